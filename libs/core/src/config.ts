@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { bundledFleetPath } from './fleet.js';
+
+const port = z.coerce
+  .number({ error: 'expected a port number (0-65535)' })
+  .int({ error: 'expected a port number (0-65535)' })
+  .min(0, { error: 'expected a port number (0-65535)' })
+  .max(65535, { error: 'expected a port number (0-65535)' });
+const positiveInt = z.coerce
+  .number({ error: 'expected a positive integer' })
+  .int({ error: 'expected a positive integer' })
+  .positive({ error: 'expected a positive integer' });
+
+export const POLICY_NAMES = ['greedy-gpu', 'jsq'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** Every environment variable the apps read, with its default. */
+export const configSchema = z.object({
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
+  KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ or -' })
+    .default('sched'),
+  API_HOST: z.string().min(1).default('0.0.0.0'),
+  API_PORT: port.default(8080),
+  DISPATCHER_METRICS_PORT: port.default(9464),
+  WORKER_METRICS_PORT: port.default(9465),
+  FLEET_FILE: z.string().min(1).default(bundledFleetPath('default')),
+  WORKER_IDS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.split(',').map((id) => id.trim()).filter(Boolean))),
+  SCHED_POLICY: z.enum(POLICY_NAMES, { error: `expected one of ${POLICY_NAMES.join(', ')}` }).default('greedy-gpu'),
+  HEARTBEAT_MS: positiveInt.default(1000),
+  FLEET_REFRESH_MS: positiveInt.default(1000),
+  RESULT_TTL_S: positiveInt.default(3600),
+  MAX_ATTEMPTS: positiveInt.max(100).default(3),
+  RETRY_BACKOFF_MS: positiveInt.default(200),
+  NO_WORKER_TIMEOUT_MS: positiveInt.default(60_000),
+  PARK_RECHECK_MS: positiveInt.default(1000),
+  LOCK_DURATION_MS: positiveInt.default(5000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  DISPATCH_CONCURRENCY: positiveInt.default(64),
+  MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  REDIS_TIMEOUT_MS: positiveInt.default(1000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`invalid environment variable ${variable}: ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment once and returns a frozen config. Empty strings
+ * count as unset, so `FOO= npm start` means "use the default".
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = configSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid value');
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { MODEL_NAME_PATTERN } from './job-request.js';
+import { describeFieldErrors, fieldErrorsOf } from './zod-issues.js';
+
+const positiveInt = z
+  .int({ error: 'expected a positive integer' })
+  .positive({ error: 'expected a positive integer' });
+const positiveMs = z
+  .number({ error: 'expected a positive number of milliseconds' })
+  .positive({ error: 'expected a positive number of milliseconds' });
+
+export const latencySpecSchema = z
+  .strictObject({ p50Ms: positiveMs, p99Ms: positiveMs })
+  .refine((l) => l.p99Ms >= l.p50Ms, { error: 'p99Ms must be ≥ p50Ms', path: ['p99Ms'] });
+export type LatencySpec = z.infer<typeof latencySpecSchema>;
+
+export const WORKER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const CLASS_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export const fleetWorkerSchema = z.strictObject({
+  id: z.string({ error: 'expected a worker id' }).regex(WORKER_ID_PATTERN, {
+    error: 'expected letters, digits, _ or - (≤ 63 chars; no ":" or ".")',
+  }),
+  class: z.string({ error: 'expected a class name' }).regex(CLASS_NAME_PATTERN, {
+    error: 'expected a lower-case class name such as gpu or cpu',
+  }),
+  slots: positiveInt,
+  models: z.array(z.string().regex(MODEL_NAME_PATTERN, { error: 'expected a model name' })).min(1).optional(),
+  failureRate: z
+    .number({ error: 'expected a number in [0, 1)' })
+    .min(0, { error: 'expected a number in [0, 1)' })
+    .lt(1, { error: 'expected a number in [0, 1)' })
+    .optional(),
+});
+export type FleetWorker = z.infer<typeof fleetWorkerSchema>;
+
+export const fleetFileSchema = z.strictObject({
+  models: z.record(
+    z.string().regex(MODEL_NAME_PATTERN, { error: 'expected a model name' }),
+    z.record(z.string().regex(CLASS_NAME_PATTERN, { error: 'expected a class name' }), latencySpecSchema),
+  ),
+  workers: z.array(fleetWorkerSchema).min(1, { error: 'expected at least one worker' }),
+});
+export type FleetFile = z.infer<typeof fleetFileSchema>;
+
+/** A worker with its model list resolved against the catalog. */
+export interface ResolvedWorker extends FleetWorker {
+  models: string[];
+}
+
+export interface Fleet {
+  readonly models: FleetFile['models'];
+  readonly workers: readonly ResolvedWorker[];
+}
+
+export class FleetFileError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${source}: ${problems.join('; ')}`);
+    this.name = 'FleetFileError';
+  }
+}
+
+/** Validates a parsed fleet file; every problem names its exact field. */
+export function parseFleet(raw: unknown, source = 'fleet'): Fleet {
+  const parsed = fleetFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new FleetFileError(source, describeFieldErrors(fieldErrorsOf(parsed.error)).split('; '));
+  }
+  const file = parsed.data;
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const workers = file.workers.map((worker, i): ResolvedWorker => {
+    if (seen.has(worker.id)) problems.push(`workers[${i}].id: duplicate worker id "${worker.id}"`);
+    seen.add(worker.id);
+    const servable = Object.keys(file.models).filter((m) => file.models[m]?.[worker.class] !== undefined);
+    if (worker.models === undefined) {
+      if (servable.length === 0) problems.push(`workers[${i}].class: no model has a latency for class "${worker.class}"`);
+      return { ...worker, models: servable };
+    }
+    worker.models.forEach((model, j) => {
+      if (file.models[model] === undefined) problems.push(`workers[${i}].models[${j}]: unknown model "${model}"`);
+      else if (file.models[model][worker.class] === undefined) {
+        problems.push(`workers[${i}].models[${j}]: model "${model}" has no latency for class "${worker.class}"`);
+      }
+    });
+    return { ...worker, models: worker.models };
+  });
+  if (problems.length > 0) throw new FleetFileError(source, problems);
+  return Object.freeze({ models: file.models, workers: Object.freeze(workers) });
+}
+
+export function loadFleetFile(path: string): Fleet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new FleetFileError(path, [`cannot read file (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new FleetFileError(path, [`not valid JSON (${(error as Error).message})`]);
+  }
+  return parseFleet(raw, path);
+}
+
+/** The fleets shipped with the project (`fleets/<name>.json` at the repository root). */
+export function bundledFleetPath(name: 'default' | 'prototype' | 'heterogeneous'): string {
+  return fileURLToPath(new URL(`../../../fleets/${name}.json`, import.meta.url));
+}

@@ -1,0 +1,52 @@
+/**
+ * Every Redis key and queue name the scheduler uses. BullMQ's own keys are
+ * `<prefix>:<queue>:<suffix>`; ours sit in the same namespace so one prefix is
+ * one isolated cluster. For Redis Cluster, wrapping the queue part of each name
+ * in a hash tag (`{worker.gpu-0}`) is a change here only.
+ */
+export const INGRESS_QUEUE = 'ingress';
+export const WEBHOOK_QUEUE = 'webhooks';
+const WORKER_QUEUE_PREFIX = 'worker.';
+/** Our own keys use a pseudo-queue name that BullMQ never creates. */
+const SCHED = 'sched';
+
+export function workerQueueName(workerId: string): string {
+  return WORKER_QUEUE_PREFIX + workerId;
+}
+
+export function workerIdOfQueue(queueName: string): string | null {
+  return queueName.startsWith(WORKER_QUEUE_PREFIX) ? queueName.slice(WORKER_QUEUE_PREFIX.length) : null;
+}
+
+/** BullMQ list/zset suffixes that hold a queue's load. */
+export type QueueStateKey = 'wait' | 'prioritized' | 'active' | 'delayed' | 'paused' | 'completed' | 'failed' | 'meta';
+
+export interface KeySpace {
+  readonly prefix: string;
+  /** Sorted set of every worker ever seen; score = last heartbeat (epoch ms). */
+  readonly fleetSet: string;
+  /** Pub/sub channel carrying one StatusMessage per job status change. */
+  readonly statusChannel: string;
+  workerDescriptor(workerId: string): string;
+  queueKey(queue: string, state: QueueStateKey): string;
+  jobHash(queue: string, jobId: string): string;
+  jobLock(queue: string, jobId: string): string;
+  /** The worker a job was routed to (a string), written before the job enters that worker's queue. */
+  route(jobId: string): string;
+  /** Small record of a job that left the queues without running (cancelled, expired). */
+  terminal(jobId: string): string;
+}
+
+export function keySpace(prefix: string): KeySpace {
+  return Object.freeze({
+    prefix,
+    fleetSet: `${prefix}:${SCHED}:fleet`,
+    statusChannel: `${prefix}:${SCHED}:status`,
+    workerDescriptor: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:fleet`,
+    queueKey: (queue: string, state: QueueStateKey) => `${prefix}:${queue}:${state}`,
+    jobHash: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
+    jobLock: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}:lock`,
+    route: (jobId: string) => `${prefix}:${SCHED}:route:${jobId}`,
+    terminal: (jobId: string) => `${prefix}:${SCHED}:terminal:${jobId}`,
+  });
+}

@@ -1,0 +1,2 @@
+export * from './latency.js';
+export * from './output.js';
