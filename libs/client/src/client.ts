@@ -1,0 +1,115 @@
+import type { JobAccepted, JobRequestInput, JobStatus, JobView } from '@sched/core';
+import { ApiError } from './api-error.js';
+import { compileClientOptions, type ClientOptions } from './client-options.js';
+import { HttpTransport } from './http-transport.js';
+import { jobEvents, type JobEvent } from './job-events.js';
+
+/** The longest `?wait=` the API accepts, in seconds. */
+export const MAX_LONG_POLL_S = 30;
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export interface SubmitOptions {
+  /**
+   * Sent as `Idempotency-Key`: the same key with the same body gives back the same job.
+   * @defaultValue none
+   */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+export interface WaitOptions {
+  /**
+   * Overall limit in seconds; past it `wait` throws an ApiError with code `wait_timeout`.
+   * It is made of long-polls of at most 30 s each.
+   * @defaultValue 300
+   */
+  timeoutS?: number;
+  /** Aborts the wait; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface EventsOptions {
+  /**
+   * Sent as `Last-Event-ID`, to resume after the last event seen.
+   * @defaultValue none (from the start)
+   */
+  lastEventId?: string;
+  /** Closes the stream; the iterator then throws the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface SchedClient {
+  /** `POST /v1/jobs`. */
+  submit(request: JobRequestInput, options?: SubmitOptions): Promise<JobAccepted>;
+  /** `GET /v1/jobs/:id`, the current view. */
+  get(id: string, options?: { signal?: AbortSignal }): Promise<JobView>;
+  /** Long-polls `GET /v1/jobs/:id?wait=` until the job is completed, failed or cancelled. */
+  wait(id: string, options?: WaitOptions): Promise<JobView>;
+  /** `DELETE /v1/jobs/:id`: the cancelled view, or an ApiError `job_not_cancellable` (409). */
+  cancel(id: string): Promise<JobView>;
+  /** `GET /v1/jobs/:id/events`: the job's status changes until the stream closes. */
+  events(id: string, options?: EventsOptions): AsyncGenerator<JobEvent, void, undefined>;
+  /** `GET /v1/fleet`. Its shape is not in `@sched/core` yet, so it comes back unchecked. */
+  fleet(): Promise<unknown>;
+  /** `GET /v1/models`. Its shape is not in `@sched/core` yet, so it comes back unchecked. */
+  models(): Promise<unknown>;
+  /** Closes the keep-alive connections. */
+  close(): Promise<void>;
+}
+
+export function isTerminalStatus(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+function jobPath(id: string, suffix = ''): string {
+  return `v1/jobs/${encodeURIComponent(id)}${suffix}`;
+}
+
+export function createClient(options: ClientOptions): SchedClient {
+  const compiled = compileClientOptions(options);
+  const http = new HttpTransport(compiled);
+
+  async function wait(id: string, waitOptions: WaitOptions = {}): Promise<JobView> {
+    const timeoutS = waitOptions.timeoutS ?? 300;
+    if (!(timeoutS > 0)) throw new TypeError(`timeoutS: expected a positive number of seconds, got ${timeoutS}`);
+    const deadline = performance.now() + timeoutS * 1000;
+    for (;;) {
+      const remainingS = (deadline - performance.now()) / 1000;
+      // Whole seconds, so the query is valid whatever the server's parser; the last
+      // poll may overrun the deadline by under a second.
+      const waitS = Math.min(MAX_LONG_POLL_S, Math.max(1, Math.ceil(remainingS)));
+      const view = await http.json<JobView>({
+        method: 'GET',
+        path: jobPath(id, `?wait=${waitS}`),
+        signal: waitOptions.signal,
+        extraTimeoutMs: waitS * 1000,
+      });
+      if (isTerminalStatus(view.status)) return view;
+      if (performance.now() >= deadline) {
+        throw new ApiError('wait_timeout', `job ${id} still ${view.status} after ${timeoutS} s`, {
+          method: 'GET',
+          path: `/${jobPath(id)}`,
+        });
+      }
+    }
+  }
+
+  return {
+    submit: (request, submitOptions = {}) =>
+      http.json<JobAccepted>({
+        method: 'POST',
+        path: 'v1/jobs',
+        body: request,
+        headers: submitOptions.idempotencyKey === undefined ? {} : { 'idempotency-key': submitOptions.idempotencyKey },
+        signal: submitOptions.signal,
+      }),
+    get: (id, getOptions = {}) => http.json<JobView>({ method: 'GET', path: jobPath(id), signal: getOptions.signal }),
+    wait,
+    cancel: (id) => http.json<JobView>({ method: 'DELETE', path: jobPath(id) }),
+    events: (id, eventsOptions = {}) => jobEvents(http, jobPath(id, '/events'), eventsOptions),
+    fleet: () => http.json<unknown>({ method: 'GET', path: 'v1/fleet' }),
+    models: () => http.json<unknown>({ method: 'GET', path: 'v1/models' }),
+    close: () => http.close(),
+  };
+}

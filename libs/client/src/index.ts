@@ -1,0 +1,13 @@
+export { ApiError, parseRetryAfter, type ApiErrorCode, type ClientErrorCode } from './api-error.js';
+export { type ClientOptions } from './client-options.js';
+export {
+  createClient,
+  isTerminalStatus,
+  MAX_LONG_POLL_S,
+  type EventsOptions,
+  type SchedClient,
+  type SubmitOptions,
+  type WaitOptions,
+} from './client.js';
+export { type JobEvent } from './job-events.js';
+export { SseParser, type SseMessage } from './sse-parser.js';
