@@ -11,9 +11,35 @@ const positiveMs = z
   .number({ error: 'expected a positive number of milliseconds' })
   .positive({ error: 'expected a positive number of milliseconds' });
 
+const nonNegative = (what: string) =>
+  z.number({ error: `expected a non-negative ${what}` }).nonnegative({ error: `expected a non-negative ${what}` });
+
+/** p99/p50 of an exponential distribution: ln 100 / ln 2. */
+export const EXPONENTIAL_P99_OVER_P50 = Math.log(100) / Math.log(2);
+
+/**
+ * Service time of one model on one class. `p50Ms`/`p99Ms` fit the spread; the
+ * optional per-token terms make a sized job cost `p50Ms + prefill·in + decode·out`
+ * at the median (same spread), so one job can take 20 ms and the next 2 s.
+ */
 export const latencySpecSchema = z
-  .strictObject({ p50Ms: positiveMs, p99Ms: positiveMs })
-  .refine((l) => l.p99Ms >= l.p50Ms, { error: 'p99Ms must be ≥ p50Ms', path: ['p99Ms'] });
+  .strictObject({
+    p50Ms: positiveMs,
+    p99Ms: positiveMs,
+    /** Extra ms per input token (prefill). */
+    prefillMsPerToken: nonNegative('number of milliseconds per token').optional(),
+    /** Extra ms per output token (decode). */
+    decodeMsPerToken: nonNegative('number of milliseconds per token').optional(),
+    /** Batch of b takes base × (1 + batchAlpha·(b − 1)); 1 (the default) means batching gains nothing. */
+    batchAlpha: nonNegative('number').optional(),
+    /** `lognormal` (default) or `exponential` (memoryless, for queueing checks; p99Ms must be p50Ms × log2 100). */
+    distribution: z.enum(['lognormal', 'exponential'], { error: 'expected lognormal or exponential' }).optional(),
+  })
+  .refine((l) => l.p99Ms >= l.p50Ms, { error: 'p99Ms must be ≥ p50Ms', path: ['p99Ms'] })
+  .refine((l) => l.distribution !== 'exponential' || Math.abs(l.p99Ms / l.p50Ms - EXPONENTIAL_P99_OVER_P50) < 0.01, {
+    error: 'an exponential distribution has p99Ms = p50Ms × 6.644',
+    path: ['p99Ms'],
+  });
 export type LatencySpec = z.infer<typeof latencySpecSchema>;
 
 export const WORKER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -33,6 +59,12 @@ export const fleetWorkerSchema = z.strictObject({
     .min(0, { error: 'expected a number in [0, 1)' })
     .lt(1, { error: 'expected a number in [0, 1)' })
     .optional(),
+  /** Dynamic batching: at most this many jobs of one model per execution (1, the default, disables it). */
+  maxBatch: positiveInt.optional(),
+  /** Dynamic batching: a partial batch fires once its oldest job has waited this long (default 0). */
+  maxQueueDelayMs: nonNegative('number of milliseconds').optional(),
+  /** Price of the worker per hour of busy time, in any currency unit (default 0). */
+  costPerHour: nonNegative('number').optional(),
 });
 export type FleetWorker = z.infer<typeof fleetWorkerSchema>;
 

@@ -1,2 +1,5 @@
+export * from './batcher.js';
+export * from './cost.js';
 export * from './latency.js';
 export * from './output.js';
+export * from './trace.js';

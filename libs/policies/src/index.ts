@@ -1,13 +1,31 @@
-import type { PolicyName } from '@sched/core';
-import { greedyGpu } from './greedy-gpu.js';
-import { jsq } from './jsq.js';
+import { POLICY_NAMES, type PolicyName } from '@sched/core';
+import { createPolicy } from './create-policy.js';
 import type { Policy } from './types.js';
 
 export * from './types.js';
+export { candidates, DEFAULT_SAMPLE_PER_CLASS, DEFAULT_SCAN_LIMIT, type SamplingOptions } from './candidates.js';
+export { createCostPolicy, type CostPolicyOptions } from './cost.js';
+export { createPolicy, type PolicyOptions } from './create-policy.js';
+export { expectedDelayMs, expectedServiceMs } from './expected-delay.js';
+export {
+  FleetIndex,
+  type FleetIndexOptions,
+  type IndexedWorkerSpec,
+  type WorkerLiveness,
+  type WorkerLoad,
+} from './fleet-index.js';
 export { greedyGpu } from './greedy-gpu.js';
 export { jsq, leastLoaded } from './jsq.js';
+export { p2c } from './p2c.js';
+export { random } from './random.js';
+export { createRoundRobin } from './round-robin.js';
+export { createSed, leastExpectedDelay, sed } from './sed.js';
 
-export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
-  'greedy-gpu': greedyGpu,
-  jsq,
-});
+/**
+ * One default-configured instance of every policy, for callers that predate
+ * `createPolicy`. Its `round-robin` is one rotation shared by every caller and
+ * its `cost` has no SLO: prefer `createPolicy(name, options)`.
+ */
+export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze(
+  Object.fromEntries(POLICY_NAMES.map((name) => [name, createPolicy(name)])) as Record<PolicyName, Policy>,
+);

@@ -1,10 +1,12 @@
-import type { Priority, Rng } from '@sched/core';
+import type { JobSize, Priority, Rng } from '@sched/core';
 
 /** What a policy may know of a job. */
 export interface RoutableJob {
   readonly model: string;
   readonly priority: Priority;
+  /** The job's latency target: it should finish within this many ms of submission. */
   readonly deadlineMs?: number | undefined;
+  readonly size?: JobSize | undefined;
 }
 
 /** One worker as the dispatcher sees it. */
@@ -14,11 +16,21 @@ export interface WorkerView {
   readonly slots: number;
   /** Jobs waiting in and running from its queue. */
   readonly depth: number;
+  /** Observed mean service time per model in ms (from the heartbeat); absent before the first job. */
+  readonly serviceMs?: Readonly<Record<string, number>> | undefined;
+  /** Price per hour of busy time; absent counts as 0. */
+  readonly costPerHour?: number | undefined;
+  /** Expected work in its queue in ms (waiting + running); absent means depth × this job's service time. */
+  readonly queuedWorkMs?: number | undefined;
 }
 
 export interface FleetSnapshot {
   /** Live, non-draining workers that serve `model`; empty when none does. */
   eligible(model: string): readonly WorkerView[];
+  /** The same workers partitioned by class, so sampling policies stay O(classes) on a large fleet. */
+  eligibleByClass?(model: string): readonly (readonly WorkerView[])[];
+  /** The fleet file's expected service time of `job` on a worker of class `cls` (size-aware). */
+  expectedServiceMs?(job: RoutableJob, cls: string): number;
 }
 
 /** Pure: no I/O, no clock. Returns a worker id, or null only when no worker is eligible. */

@@ -1,0 +1,118 @@
+export interface BatcherOptions {
+  /**
+   * Most jobs of one model per execution.
+   * @defaultValue 1 (no batching: every job fires alone, at once)
+   */
+  maxBatch?: number;
+  /**
+   * A partial batch fires once its oldest job has waited this long.
+   * @defaultValue 0
+   */
+  maxQueueDelayMs?: number;
+}
+
+/** Jobs of one model that run as one execution. */
+export interface Batch<T> {
+  readonly model: string;
+  readonly items: T[];
+}
+
+/** FIFO of one model's waiting jobs; a moving head avoids Array#shift's O(n). */
+class ModelQueue<T> {
+  items: T[] = [];
+  times: number[] = [];
+  head = 0;
+
+  constructor(readonly model: string) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  take(count: number): T[] {
+    const taken = this.items.slice(this.head, this.head + count);
+    this.head += count;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.times.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return taken;
+  }
+}
+
+/**
+ * Triton-style dynamic batching for one worker, with the clock passed in so
+ * the live worker and the simulator share it. Only jobs of the same model are
+ * batched. The owner calls `poll(now)` whenever it has a free slot: a batch
+ * fires when `maxBatch` jobs of one model wait, or when the oldest of a model
+ * has waited `maxQueueDelayMs`; otherwise `nextWakeAt()` says when to poll again.
+ */
+export class Batcher<T> {
+  readonly maxBatch: number;
+  readonly maxQueueDelayMs: number;
+  private readonly queues: ModelQueue<T>[] = [];
+  private readonly byModel = new Map<string, ModelQueue<T>>();
+  private queuedCount = 0;
+
+  constructor(options: BatcherOptions = {}) {
+    const { maxBatch = 1, maxQueueDelayMs = 0 } = options;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch: expected a positive integer, got ${maxBatch}`);
+    if (!(maxQueueDelayMs >= 0)) throw new RangeError(`maxQueueDelayMs: expected a non-negative number, got ${maxQueueDelayMs}`);
+    this.maxBatch = maxBatch;
+    this.maxQueueDelayMs = maxQueueDelayMs;
+  }
+
+  /** Jobs waiting, all models together. */
+  get size(): number {
+    return this.queuedCount;
+  }
+
+  add(item: T, model: string, now: number): void {
+    let queue = this.byModel.get(model);
+    if (queue === undefined) {
+      queue = new ModelQueue<T>(model);
+      this.byModel.set(model, queue);
+      this.queues.push(queue);
+    }
+    queue.items.push(item);
+    queue.times.push(now);
+    this.queuedCount++;
+  }
+
+  /** The batch to start now, or null when none is due (then ask `nextWakeAt()`). Oldest head first. */
+  poll(now: number): Batch<T> | null {
+    let full: ModelQueue<T> | null = null;
+    let due: ModelQueue<T> | null = null;
+    for (const queue of this.queues) {
+      const length = queue.length;
+      if (length === 0) continue;
+      const oldest = queue.times[queue.head] as number;
+      if (length >= this.maxBatch) {
+        if (full === null || oldest < (full.times[full.head] as number)) full = queue;
+      } else if (oldest + this.maxQueueDelayMs <= now) {
+        if (due === null || oldest < (due.times[due.head] as number)) due = queue;
+      }
+    }
+    const chosen = full ?? due;
+    if (chosen === null) return null;
+    const items = chosen.take(Math.min(this.maxBatch, chosen.length));
+    this.queuedCount -= items.length;
+    return { model: chosen.model, items };
+  }
+
+  /** When the oldest partial batch times out; null when nothing waits. */
+  nextWakeAt(): number | null {
+    let wake: number | null = null;
+    for (const queue of this.queues) {
+      if (queue.length === 0) continue;
+      const at = (queue.times[queue.head] as number) + this.maxQueueDelayMs;
+      if (wake === null || at < wake) wake = at;
+    }
+    return wake;
+  }
+}
