@@ -9,3 +9,5 @@ export * from './redis.js';
 export * from './worker-descriptor.js';
 export * from './zod-issues.js';
 export * from './rng.js';
+export * from './fleet-state.js';
+export * from './run-main.js';

@@ -27,6 +27,8 @@ export interface KeySpace {
   readonly fleetSet: string;
   /** Pub/sub channel carrying one StatusMessage per job status change. */
   readonly statusChannel: string;
+  /** Pub/sub channel carrying one FleetMessage when a worker joins, drains or leaves. */
+  readonly fleetChannel: string;
   workerDescriptor(workerId: string): string;
   queueKey(queue: string, state: QueueStateKey): string;
   jobHash(queue: string, jobId: string): string;
@@ -42,6 +44,7 @@ export function keySpace(prefix: string): KeySpace {
     prefix,
     fleetSet: `${prefix}:${SCHED}:fleet`,
     statusChannel: `${prefix}:${SCHED}:status`,
+    fleetChannel: `${prefix}:${SCHED}:fleet-events`,
     workerDescriptor: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:fleet`,
     queueKey: (queue: string, state: QueueStateKey) => `${prefix}:${queue}:${state}`,
     jobHash: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,

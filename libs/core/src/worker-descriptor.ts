@@ -51,3 +51,10 @@ export function decodeDescriptor(hash: Record<string, string>): WorkerDescriptor
   const parsed = workerDescriptorSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
 }
+
+/** Published on `keys.fleetChannel` so dispatchers react before their next fleet refresh. */
+export interface FleetMessage {
+  worker: string;
+  event: 'joined' | 'draining' | 'left';
+  at: number;
+}

@@ -1,0 +1,75 @@
+import { decodeJobError, type JobPayload, type JobResult, type JobStatus, type JobView } from '@sched/core';
+
+/** The raw hashes one read of a job brings back (see JobStore.read). */
+export interface JobRecords {
+  id: string;
+  /** The ingress job's hash; empty once it was dispatched (removed on completion). */
+  ingress: Record<string, string>;
+  /** The worker the job was routed to, or null. */
+  route: string | null;
+  /** The worker-queue job's hash; empty when not (yet, or any more) there. */
+  workerJob: Record<string, string>;
+  /** Whether the worker-queue job holds a lock, i.e. is executing now. */
+  locked: boolean;
+  /** Class of the routed worker, from the fleet catalog. */
+  workerClass: string | undefined;
+}
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
+
+/**
+ * Derives the public view from the queue state itself; null when neither the
+ * ingress job nor the worker job exists (unknown or expired).
+ */
+export function deriveJobView(records: JobRecords): JobView | null {
+  const inWorker = records.workerJob.data !== undefined;
+  const source = inWorker ? records.workerJob : records.ingress;
+  if (source.data === undefined) return null;
+  const payload = JSON.parse(source.data) as JobPayload;
+
+  let status: JobStatus;
+  let finishedOn: number | undefined;
+  let startedOn: number | undefined;
+  if (inWorker) {
+    const job = records.workerJob;
+    finishedOn = num(job.finishedOn);
+    startedOn = num(job.processedOn);
+    if (finishedOn !== undefined) status = job.returnvalue !== undefined ? 'completed' : 'failed';
+    else if (records.locked) status = 'running';
+    else status = 'dispatched';
+  } else {
+    finishedOn = num(records.ingress.finishedOn);
+    status = finishedOn !== undefined && records.ingress.failedReason !== undefined ? 'failed' : 'queued';
+  }
+
+  const view: JobView = {
+    id: records.id,
+    status,
+    model: payload.model,
+    priority: payload.priority,
+    attempts: inWorker ? Number(records.workerJob.ats ?? 0) : 0,
+    timings: { createdAt: new Date(payload.createdAt).toISOString() },
+  };
+  if (inWorker && records.route !== null) {
+    view.worker = { id: records.route, class: records.workerClass ?? 'unknown' };
+  }
+  if (status === 'completed' && source.returnvalue !== undefined) {
+    view.result = JSON.parse(source.returnvalue) as JobResult;
+  }
+  if (status === 'failed') view.error = decodeJobError(source.failedReason ?? 'execution_failed: unknown failure');
+  if (payload.metadata !== undefined) view.metadata = payload.metadata;
+
+  const t = view.timings;
+  if (payload.dispatchedAt !== undefined && inWorker) t.dispatchedAt = iso(payload.dispatchedAt);
+  if (startedOn !== undefined && inWorker) {
+    t.startedAt = iso(startedOn);
+    t.queueMs = startedOn - payload.createdAt;
+  }
+  if (finishedOn !== undefined) {
+    t.finishedAt = iso(finishedOn);
+    t.totalMs = finishedOn - payload.createdAt;
+    if (startedOn !== undefined && inWorker) t.serviceMs = finishedOn - startedOn;
+  }
+  return view;
+}

@@ -1,0 +1,106 @@
+import express, { type Request, type RequestHandler, type Router } from 'express';
+import {
+  SchedError,
+  describeFieldErrors,
+  fieldErrorsOf,
+  isTerminal,
+  jobRequestSchema,
+  type Config,
+  type Fleet,
+  type JobView,
+} from '@sched/core';
+import type { ApiMetrics } from '@sched/telemetry';
+import type { JobStore } from './job-store.js';
+import { methodNotAllowed } from './problem.js';
+import type { StatusHub } from './status-hub.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const MAX_WAIT_S = 30;
+
+export interface JobRoutesDeps {
+  config: Config;
+  fleet: Fleet;
+  store: JobStore;
+  hub: StatusHub;
+  metrics: ApiMetrics;
+}
+
+export function jobRoutes(deps: JobRoutesDeps): Router {
+  const { config, fleet, store, hub, metrics } = deps;
+  const router = express.Router();
+  const jsonBody = express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'] });
+
+  const requireJson: RequestHandler = (req, _res, next) => {
+    if (!req.is(['application/json', 'application/*+json'])) {
+      next(new SchedError('unsupported_media_type', `Content-Type must be application/json, got ${req.get('content-type') ?? 'none'}`));
+      return;
+    }
+    next();
+  };
+
+  const rejectInto = (reason: string): void => metrics.jobsRejected.inc({ reason });
+
+  const submit: RequestHandler = async (req, res) => {
+    const parsed = jobRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const fieldErrors = fieldErrorsOf(parsed.error);
+      rejectInto('validation_failed');
+      throw new SchedError('validation_failed', describeFieldErrors(fieldErrors), { fieldErrors });
+    }
+    const request = parsed.data;
+    if (fleet.models[request.model] === undefined) {
+      rejectInto('unknown_model');
+      throw new SchedError('unknown_model', `model "${request.model}" is not in the catalog (GET /v1/models)`, {
+        fieldErrors: [{ path: 'model', message: 'unknown model' }],
+      });
+    }
+    const accepted = await store.submit(request);
+    metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+    res.status(202).location(`/v1/jobs/${accepted.id}`).json(accepted);
+  };
+
+  const read: RequestHandler = async (req, res) => {
+    const id = String(req.params.id);
+    const waitS = parseWait(req);
+    if (!UUID.test(id)) throw new SchedError('job_not_found', `no job ${id}`);
+    const view = waitS === 0 ? await store.read(id) : await longPoll(id, waitS, res);
+    if (view === null) throw new SchedError('job_not_found', `no job ${id}`);
+    res.json(view);
+  };
+
+  /** Watch before reading, so a change between the read and the wait is never missed. */
+  const longPoll = async (id: string, waitS: number, res: express.Response): Promise<JobView | null> => {
+    const watch = hub.watch(id);
+    const closed = new AbortController();
+    res.on('close', () => closed.abort());
+    try {
+      let view = await store.read(id);
+      const deadline = Date.now() + waitS * 1000;
+      while (view !== null && !isTerminal(view.status)) {
+        const message = await watch.next(deadline - Date.now(), closed.signal);
+        if (message === undefined) break;
+        if (message !== null && !isTerminal(message.status)) continue;
+        view = (await store.read(id)) ?? view;
+      }
+      return view;
+    } finally {
+      watch.close();
+    }
+  };
+
+  router.route('/v1/jobs').post(requireJson, jsonBody, submit).all(methodNotAllowed(['POST']));
+  router.route('/v1/jobs/:id').get(read).all(methodNotAllowed(['GET', 'HEAD']));
+  return router;
+}
+
+function parseWait(req: Request): number {
+  const raw = req.query.wait;
+  if (raw === undefined) return 0;
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(value) || value < 0 || value > MAX_WAIT_S) {
+    throw new SchedError('invalid_query', `wait must be a number of seconds between 0 and ${MAX_WAIT_S}`, {
+      fieldErrors: [{ path: 'wait', message: `expected 0-${MAX_WAIT_S}` }],
+    });
+  }
+  return value;
+}

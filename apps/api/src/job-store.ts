@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  BULLMQ_PRIORITY,
+  INGRESS_QUEUE,
+  SchedError,
+  workerQueueName,
+  type Config,
+  type JobAccepted,
+  type JobPayload,
+  type JobRequest,
+  type JobView,
+  type KeySpace,
+} from '@sched/core';
+import { deriveJobView } from './derive-job-view.js';
+
+const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|max retries/i;
+
+/**
+ * The API's window on the queues. Every call fails fast with `redis_unavailable`
+ * (503) when Redis is down or slow, never hangs: the producer connection has no
+ * offline queue, and each call races REDIS_TIMEOUT_MS.
+ */
+export class JobStore {
+  private readonly ingress: Queue<JobPayload>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: KeySpace,
+    private readonly config: Config,
+    private readonly classOf: (workerId: string) => string | undefined,
+  ) {
+    this.ingress = new Queue<JobPayload>(INGRESS_QUEUE, { connection: redis, prefix: config.KEY_PREFIX, skipVersionCheck: true });
+    this.ingress.on('error', () => undefined);
+  }
+
+  async submit(request: JobRequest): Promise<JobAccepted> {
+    const id = randomUUID();
+    const createdAt = Date.now();
+    const payload: JobPayload = { ...request, createdAt };
+    await this.guard(() =>
+      this.ingress.add('job', payload, {
+        jobId: id,
+        priority: BULLMQ_PRIORITY[request.priority],
+        attempts: 1,
+        // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
+        removeOnComplete: true,
+        removeOnFail: { age: this.config.RESULT_TTL_S },
+      }),
+    );
+    return { id, status: 'queued', model: request.model, createdAt: new Date(createdAt).toISOString() };
+  }
+
+  /** At most two round trips: ingress job + route atomically, then the worker job and its lock. */
+  async read(id: string): Promise<JobView | null> {
+    return this.guard(async () => {
+      const first = await this.redis
+        .multi()
+        .hgetall(this.keys.jobHash(INGRESS_QUEUE, id))
+        .get(this.keys.route(id))
+        .exec();
+      const ingress = (first?.[0]?.[1] ?? {}) as Record<string, string>;
+      const route = (first?.[1]?.[1] ?? null) as string | null;
+      let workerJob: Record<string, string> = {};
+      let locked = false;
+      if (route !== null) {
+        const queue = workerQueueName(route);
+        const second = await this.redis.pipeline().hgetall(this.keys.jobHash(queue, id)).exists(this.keys.jobLock(queue, id)).exec();
+        workerJob = (second?.[0]?.[1] ?? {}) as Record<string, string>;
+        locked = second?.[1]?.[1] === 1;
+      }
+      return deriveJobView({ id, ingress, route, workerJob, locked, workerClass: route === null ? undefined : this.classOf(route) });
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.guard(() => this.redis.ping());
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    await this.ingress.close();
+  }
+
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (!this.connected) throw unavailable();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(unavailable()), this.config.REDIS_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([operation(), timeout]);
+    } catch (error) {
+      if (error instanceof SchedError) throw error;
+      if (!this.connected || (error instanceof Error && CONNECTION_ERROR.test(error.message))) throw unavailable(error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function unavailable(cause?: unknown): SchedError {
+  return new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1, cause });
+}

@@ -1,0 +1,8 @@
+import { runMain } from '@sched/core';
+import { createApi } from './create-api.js';
+
+runMain('api', async (config) => {
+  const api = await createApi(config);
+  await api.listen();
+  return () => api.close();
+});

@@ -1,0 +1,51 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { SchedError, problemDetails, toSchedError, type Logger } from '@sched/core';
+
+export function sendProblem(res: Response, error: SchedError, instance?: string): void {
+  if (error.retryAfterS !== undefined) res.setHeader('Retry-After', String(error.retryAfterS));
+  res.status(error.status).type('application/problem+json').send(JSON.stringify(problemDetails(error, instance)));
+}
+
+/** body-parser reports its failures with a `type`; each maps to one of our codes. */
+function fromBodyParser(error: unknown): SchedError | null {
+  if (!(error instanceof Error) || !('type' in error)) return null;
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new SchedError('invalid_json', `request body is not valid JSON: ${error.message}`);
+    case 'entity.too.large':
+      return new SchedError('payload_too_large', 'request body exceeds the size limit');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new SchedError('unsupported_media_type', error.message);
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new SchedError('invalid_json', error.message);
+    default:
+      return null;
+  }
+}
+
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const sched = fromBodyParser(error) ?? toSchedError(error);
+    if (sched.code === 'internal') logger.error({ err: error, path: req.path }, 'unhandled error');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendProblem(res, sched, req.originalUrl);
+  };
+}
+
+export const routeNotFound: RequestHandler = (req, res) => {
+  sendProblem(res, new SchedError('route_not_found', `no route ${req.method} ${req.path}`), req.originalUrl);
+};
+
+export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  const allow = allowed.join(', ');
+  return (req, res) => {
+    res.setHeader('Allow', allow);
+    sendProblem(res, new SchedError('method_not_allowed', `${req.method} is not allowed here; use ${allow}`), req.originalUrl);
+  };
+}

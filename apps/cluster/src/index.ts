@@ -1,0 +1,1 @@
+export { startLocalCluster, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';

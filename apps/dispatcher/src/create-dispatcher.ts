@@ -1,0 +1,209 @@
+import { randomInt } from 'node:crypto';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import {
+  BULLMQ_PRIORITY,
+  INGRESS_QUEUE,
+  closeRedis,
+  createLogger,
+  createRedis,
+  encodeJobError,
+  keySpace,
+  readFleetState,
+  seededRng,
+  workerQueueName,
+  type Config,
+  type FleetMessage,
+  type JobPayload,
+  type Logger,
+  type Rng,
+  type StatusMessage,
+} from '@sched/core';
+import { POLICIES } from '@sched/policies';
+import { createDispatcherMetrics, createRegistry, startMetricsServer } from '@sched/telemetry';
+import type { Registry } from 'prom-client';
+import { FleetView } from './fleet-view.js';
+import { LatencySampler } from './latency-sampler.js';
+
+export interface DispatcherOptions {
+  logger?: Logger;
+  /** @defaultValue a random seed */
+  rng?: Rng;
+  /** Serve /metrics on DISPATCHER_METRICS_PORT. @defaultValue true */
+  serveMetrics?: boolean;
+}
+
+export interface Dispatcher {
+  readonly fleet: FleetView;
+  readonly registry: Registry;
+  readonly metricsPort: number | null;
+  /** Recent routing-decision durations in microseconds. */
+  readonly decisionMicros: LatencySampler;
+  /** Re-read the fleet from Redis now. */
+  refreshFleet(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Routes are kept this much longer than results, so a job that waits long in a worker queue keeps its route. */
+const ROUTE_GRACE_S = 86_400;
+
+export async function createDispatcher(config: Config, options: DispatcherOptions = {}): Promise<Dispatcher> {
+  const logger = options.logger ?? createLogger('dispatcher', config.LOG_LEVEL);
+  const keys = keySpace(config.KEY_PREFIX);
+  const policyName = config.SCHED_POLICY;
+  const policy = POLICIES[policyName];
+  const rng = options.rng ?? seededRng(randomInt(2 ** 31));
+  const registry = createRegistry('dispatcher');
+  const metrics = createDispatcherMetrics(registry);
+  const decisionMicros = new LatencySampler();
+  const fleet = new FleetView();
+
+  const redis = createRedis(config.REDIS_URL, 'service', { connectionName: 'dispatcher' });
+  const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-sub' });
+  for (const conn of [redis, subscriber]) conn.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis error'));
+  const queueOptions = { connection: redis, prefix: config.KEY_PREFIX, skipVersionCheck: true };
+  const ingress = new Queue<JobPayload>(INGRESS_QUEUE, queueOptions);
+  const workerQueues = new Map<string, Queue<JobPayload>>();
+  const workerQueue = (workerId: string): Queue<JobPayload> => {
+    let queue = workerQueues.get(workerId);
+    if (!queue) {
+      queue = new Queue<JobPayload>(workerQueueName(workerId), queueOptions);
+      queue.on('error', (error: Error) => logger.debug({ err: error.message }, 'queue error'));
+      workerQueues.set(workerId, queue);
+    }
+    return queue;
+  };
+  ingress.on('error', (error: Error) => logger.debug({ err: error.message }, 'queue error'));
+
+  const publish = (message: StatusMessage): void => {
+    redis.publish(keys.statusChannel, JSON.stringify(message)).catch((error: unknown) => {
+      logger.warn({ jobId: message.id, err: String(error) }, 'could not publish status');
+    });
+  };
+
+  const refreshFleet = async (): Promise<void> => {
+    const states = await readFleetState(redis, keys);
+    const gained = fleet.apply(states);
+    updateFleetMetrics();
+    // A model that had no worker now has one: parked jobs need not wait for their next re-check.
+    if (gained.size > 0) await ingress.promoteJobs();
+  };
+
+  const updateFleetMetrics = (): void => {
+    const now = Date.now();
+    metrics.fleetWorkers.reset();
+    metrics.backlog.reset();
+    for (const worker of fleet.all()) {
+      const state = !worker.alive ? 'down' : worker.state;
+      metrics.fleetWorkers.inc({ class: worker.class, state });
+      metrics.heartbeatAge.set({ worker: worker.id }, Math.max(0, (now - worker.heartbeatAt) / 1000));
+      metrics.backlog.inc({ class: worker.class }, Math.max(0, worker.depth - worker.slots));
+    }
+  };
+
+  const dispatch = async (job: Job<JobPayload>, token: string | undefined): Promise<{ worker: string }> => {
+    const id = job.id ?? '';
+    const payload = job.data;
+    // A job picked up before (the previous dispatcher died mid-way) keeps the route it already has.
+    let workerId = job.attemptsStarted > 1 ? await redis.get(keys.route(id)) : null;
+    if (workerId === null) {
+      const started = process.hrtime.bigint();
+      workerId = policy(payload, fleet, rng);
+      const micros = Number(process.hrtime.bigint() - started) / 1000;
+      metrics.decisionDuration.observe(micros / 1e6);
+      decisionMicros.record(micros);
+    }
+    if (workerId === null) return park(job, token);
+
+    const worker = fleet.get(workerId);
+    const dispatchedAt = Date.now();
+    // The route is written before the job enters the worker queue: same connection, so Redis applies them in order.
+    const routeWritten = redis.set(keys.route(id), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
+    await workerQueue(workerId).add('job', { ...payload, dispatchedAt }, {
+      jobId: id,
+      priority: BULLMQ_PRIORITY[payload.priority],
+      attempts: config.MAX_ATTEMPTS,
+      backoff: { type: 'exponential', delay: config.RETRY_BACKOFF_MS },
+      removeOnComplete: { age: config.RESULT_TTL_S },
+      removeOnFail: { age: config.RESULT_TTL_S },
+    });
+    await routeWritten;
+    fleet.onDispatched(workerId);
+    publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt });
+    metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
+    logger.debug({ jobId: id, worker: workerId }, 'dispatched');
+    return { worker: workerId };
+  };
+
+  const park = async (job: Job<JobPayload>, token: string | undefined): Promise<never> => {
+    const id = job.id ?? '';
+    const waited = Date.now() - job.data.createdAt;
+    if (waited >= config.NO_WORKER_TIMEOUT_MS) {
+      throw new UnrecoverableError(
+        encodeJobError({ code: 'no_worker', message: `no live worker serves model "${job.data.model}" (waited ${waited} ms)` }),
+      );
+    }
+    logger.debug({ jobId: id, model: job.data.model }, 'no worker serves the model; parked');
+    await job.moveToDelayed(Date.now() + config.PARK_RECHECK_MS, token);
+    throw new DelayedError();
+  };
+
+  await refreshFleet().catch((error: unknown) => logger.warn({ err: String(error) }, 'initial fleet read failed'));
+
+  subscriber.on('message', (channel: string, text: string) => {
+    try {
+      if (channel === keys.statusChannel) {
+        const message = JSON.parse(text) as StatusMessage;
+        const finished = message.status === 'completed' || message.status === 'failed' || message.retry === true;
+        if (finished && message.worker !== undefined) fleet.onFinished(message.worker);
+      } else if (channel === keys.fleetChannel) {
+        const message = JSON.parse(text) as FleetMessage;
+        if (message.event === 'joined') void refreshFleet().catch(() => undefined);
+        else fleet.markUnavailable(message.worker);
+      }
+    } catch (error) {
+      logger.warn({ err: String(error) }, 'bad pub/sub message');
+    }
+  });
+  await subscriber.subscribe(keys.statusChannel, keys.fleetChannel);
+
+  const refreshTimer = setInterval(() => {
+    refreshFleet().catch((error: unknown) => logger.warn({ err: String(error) }, 'fleet refresh failed'));
+  }, config.FLEET_REFRESH_MS);
+
+  const consumer = new Worker<JobPayload>(INGRESS_QUEUE, dispatch, {
+    connection: createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-ingress' }),
+    prefix: config.KEY_PREFIX,
+    concurrency: config.DISPATCH_CONCURRENCY,
+    lockDuration: config.LOCK_DURATION_MS,
+    stalledInterval: config.LOCK_DURATION_MS,
+    skipVersionCheck: true,
+  });
+  consumer.on('failed', (job, error) => {
+    if (!job) return;
+    publish({ id: job.id ?? '', status: 'failed', at: Date.now() });
+    logger.warn({ jobId: job.id, err: error.message }, 'job failed before dispatch');
+  });
+  consumer.on('error', (error) => logger.warn({ err: error.message }, 'ingress consumer error'));
+
+  const metricsServer = options.serveMetrics === false ? null : await startMetricsServer(registry, config.DISPATCHER_METRICS_PORT);
+  logger.info({ policy: policyName, metricsPort: metricsServer?.port }, 'dispatcher started');
+
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    clearInterval(refreshTimer);
+    await consumer.close();
+    await Promise.all([ingress.close(), ...[...workerQueues.values()].map((q) => q.close())]);
+    await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
+    if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));
+    logger.info('dispatcher stopped');
+  };
+
+  return {
+    fleet,
+    registry,
+    metricsPort: metricsServer?.port ?? null,
+    decisionMicros,
+    refreshFleet,
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,7 @@
+import { runMain } from '@sched/core';
+import { createDispatcher } from './create-dispatcher.js';
+
+runMain('dispatcher', async (config) => {
+  const dispatcher = await createDispatcher(config);
+  return () => dispatcher.close();
+});

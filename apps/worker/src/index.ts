@@ -1,0 +1,2 @@
+export { createWorkerHost, type WorkerHost, type WorkerHostOptions } from './create-worker-host.js';
+export { SimulatedWorker } from './simulated-worker.js';

@@ -1,0 +1,7 @@
+import { runMain } from '@sched/core';
+import { createWorkerHost } from './create-worker-host.js';
+
+runMain('worker', async (config) => {
+  const host = await createWorkerHost(config);
+  return () => host.close();
+});

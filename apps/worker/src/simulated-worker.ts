@@ -1,0 +1,186 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  createRedis,
+  encodeDescriptor,
+  encodeJobError,
+  workerQueueName,
+  type Config,
+  type JobPayload,
+  type JobResult,
+  type KeySpace,
+  type Logger,
+  type ResolvedWorker,
+  type Rng,
+  type StatusMessage,
+  type WorkerDescriptor,
+  type WorkerState,
+} from '@sched/core';
+import { simulateOutput, type LatencyModel } from '@sched/exec';
+import type { WorkerMetrics } from '@sched/telemetry';
+import { ServiceStats } from './service-stats.js';
+
+export interface SimulatedWorkerDeps {
+  config: Config;
+  keys: KeySpace;
+  latency: LatencyModel;
+  /** Shared connection for publishing status and heartbeats. */
+  publisher: Redis;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  rng: Rng;
+}
+
+/** One simulated worker: consumes `worker.<id>` with `slots` concurrency and sleeps the sampled latency. */
+export class SimulatedWorker {
+  readonly spec: ResolvedWorker;
+  private readonly deps: SimulatedWorkerDeps;
+  private readonly stats = new ServiceStats();
+  private readonly startedAt = Date.now();
+  private readonly log: Logger;
+  private bullWorker: Worker<JobPayload, JobResult> | null = null;
+  private state: WorkerState = 'live';
+  private busy = 0;
+
+  constructor(spec: ResolvedWorker, deps: SimulatedWorkerDeps) {
+    this.spec = spec;
+    this.deps = deps;
+    this.log = deps.logger.child({ worker: spec.id });
+    deps.metrics.slots.set({ worker: spec.id, class: spec.class }, spec.slots);
+    deps.metrics.busySlots.set({ worker: spec.id, class: spec.class }, 0);
+  }
+
+  start(): void {
+    const { config } = this.deps;
+    const worker = new Worker<JobPayload, JobResult>(workerQueueName(this.spec.id), (job) => this.run(job), {
+      connection: createRedis(config.REDIS_URL, 'blocking', { connectionName: `worker:${this.spec.id}` }),
+      prefix: config.KEY_PREFIX,
+      concurrency: this.spec.slots,
+      lockDuration: config.LOCK_DURATION_MS,
+      stalledInterval: config.LOCK_DURATION_MS,
+      skipVersionCheck: true,
+    });
+    worker.on('completed', (job, result) => this.onCompleted(job, result));
+    worker.on('failed', (job, error) => this.onFailed(job, error));
+    worker.on('error', (error) => this.log.warn({ err: error.message }, 'worker connection error'));
+    this.bullWorker = worker;
+  }
+
+  descriptor(now: number): WorkerDescriptor {
+    return {
+      id: this.spec.id,
+      class: this.spec.class,
+      models: this.spec.models,
+      slots: this.spec.slots,
+      state: this.state,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      heartbeatAt: now,
+      serviceMs: this.stats.snapshot(),
+      batchSize: 1,
+      busy: this.busy,
+    };
+  }
+
+  /** Adds this worker's heartbeat to a pipeline: descriptor with a TTL of three beats, and its fleet-set score. */
+  heartbeat(pipeline: ReturnType<Redis['pipeline']>, now: number): void {
+    const { keys, config } = this.deps;
+    const key = keys.workerDescriptor(this.spec.id);
+    pipeline.hset(key, encodeDescriptor(this.descriptor(now)));
+    pipeline.pexpire(key, config.HEARTBEAT_MS * 3);
+    pipeline.zadd(keys.fleetSet, now, this.spec.id);
+  }
+
+  /** Stop taking jobs; let active ones finish within the deadline, then force-close. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.state = 'draining';
+    const worker = this.bullWorker;
+    if (worker === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = worker.close().then(() => true);
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineMs);
+    });
+    const finished = await Promise.race([graceful, timedOut]);
+    clearTimeout(timer);
+    if (!finished) {
+      this.log.warn({ active: this.busy }, 'drain deadline passed; closing with jobs active (they will be retried)');
+      await worker.close(true);
+    }
+  }
+
+  private async run(job: Job<JobPayload, JobResult>): Promise<JobResult> {
+    const { latency, rng } = this.deps;
+    const payload = job.data;
+    this.busy++;
+    this.deps.metrics.busySlots.inc({ worker: this.spec.id, class: this.spec.class });
+    this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
+    try {
+      const serviceMs = latency.sampleMs(payload.model, this.spec.class, rng);
+      await sleep(serviceMs);
+      if (this.spec.failureRate !== undefined && rng() < this.spec.failureRate) {
+        throw new Error(encodeJobError({ code: 'execution_failed', message: `simulated failure on ${this.spec.id}` }));
+      }
+      this.stats.record(payload.model, serviceMs);
+      return { model: payload.model, worker: this.spec.id, class: this.spec.class, output: simulateOutput(payload.model, payload.input) };
+    } finally {
+      this.busy--;
+      this.deps.metrics.busySlots.dec({ worker: this.spec.id, class: this.spec.class });
+    }
+  }
+
+  private onCompleted(job: Job<JobPayload, JobResult>, _result: JobResult): void {
+    const id = job.id ?? '';
+    const now = Date.now();
+    this.finish(id, 'completed', now);
+    this.observe(job, 'completed', now);
+    this.log.debug({ jobId: id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
+  }
+
+  private onFailed(job: Job<JobPayload, JobResult> | undefined, error: Error): void {
+    if (job === undefined) return;
+    const id = job.id ?? '';
+    const now = Date.now();
+    // BullMQ sets finishedOn only when no retry is left.
+    if (job.finishedOn === undefined) {
+      this.publish({ id, status: 'dispatched', worker: this.spec.id, retry: true, at: now });
+      this.deps.metrics.jobsCompleted.inc({ model: job.data.model, class: this.spec.class, worker: this.spec.id, outcome: 'retried' });
+      this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
+      return;
+    }
+    this.finish(id, 'failed', now);
+    this.observe(job, 'failed', now);
+    this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
+  }
+
+  /** Terminal: publish, and keep the route exactly as long as the job's result. */
+  private finish(id: string, status: 'completed' | 'failed', now: number): void {
+    const { publisher, keys, config } = this.deps;
+    const message: StatusMessage = { id, status, worker: this.spec.id, at: now };
+    publisher
+      .pipeline()
+      .expire(keys.route(id), config.RESULT_TTL_S)
+      .publish(keys.statusChannel, JSON.stringify(message))
+      .exec()
+      .catch((error: unknown) => this.log.warn({ jobId: id, err: String(error) }, 'could not publish status'));
+  }
+
+  private observe(job: Job<JobPayload, JobResult>, outcome: 'completed' | 'failed', now: number): void {
+    const { metrics } = this.deps;
+    const labels = { model: job.data.model, class: this.spec.class };
+    const started = job.processedOn ?? now;
+    metrics.jobsCompleted.inc({ ...labels, worker: this.spec.id, outcome });
+    metrics.jobDuration.observe({ ...labels, stage: 'queue' }, (started - job.data.createdAt) / 1000);
+    metrics.jobDuration.observe({ ...labels, stage: 'service' }, (now - started) / 1000);
+    metrics.jobDuration.observe({ ...labels, stage: 'total' }, (now - job.data.createdAt) / 1000);
+  }
+
+  private publish(message: StatusMessage): void {
+    this.deps.publisher
+      .publish(this.deps.keys.statusChannel, JSON.stringify(message))
+      .catch((error: unknown) => this.log.warn({ jobId: message.id, err: String(error) }, 'could not publish status'));
+  }
+}

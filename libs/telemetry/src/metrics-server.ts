@@ -1,0 +1,29 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** A bare `/metrics` endpoint for processes without an HTTP app of their own. */
+export async function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'urn:sched:problem:route_not_found', title: 'No such route', status: 404, detail: 'only /metrics is served here', code: 'route_not_found' }));
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify({ type: 'urn:sched:problem:internal', title: 'Internal error', status: 500, detail: String(error), code: 'internal' }));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** End-to-end and stage latencies: 1 ms … 30 s. */
+export const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30];
+/** Routing decisions are microseconds: 10 µs … 10 ms. */
+export const DECISION_BUCKETS_S = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01];
+
+export function createRegistry(app: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ app });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export function createApiMetrics(registry: Registry) {
+  return {
+    jobsSubmitted: new Counter({
+      name: 'sched_jobs_submitted_total',
+      help: 'Jobs accepted by the API.',
+      labelNames: ['model', 'priority'] as const,
+      registers: [registry],
+    }),
+    jobsRejected: new Counter({
+      name: 'sched_jobs_rejected_total',
+      help: 'Requests to submit a job that were refused, by reason (error code).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'sched_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: LATENCY_BUCKETS_S,
+      registers: [registry],
+    }),
+  };
+}
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+
+export function createDispatcherMetrics(registry: Registry) {
+  return {
+    decisions: new Counter({
+      name: 'sched_dispatch_decisions_total',
+      help: 'Routing decisions by policy and chosen worker.',
+      labelNames: ['policy', 'class', 'worker'] as const,
+      registers: [registry],
+    }),
+    decisionDuration: new Histogram({
+      name: 'sched_dispatch_decision_duration_seconds',
+      help: 'Time the routing policy takes to pick a worker.',
+      buckets: DECISION_BUCKETS_S,
+      registers: [registry],
+    }),
+    fleetWorkers: new Gauge({
+      name: 'sched_fleet_workers',
+      help: 'Workers known to the dispatcher by class and state.',
+      labelNames: ['class', 'state'] as const,
+      registers: [registry],
+    }),
+    heartbeatAge: new Gauge({
+      name: 'sched_worker_heartbeat_age_seconds',
+      help: 'Seconds since each worker last heartbeated.',
+      labelNames: ['worker'] as const,
+      registers: [registry],
+    }),
+    backlog: new Gauge({
+      name: 'sched_backlog_jobs',
+      help: 'Jobs waiting that are routed to, or only servable by, a class.',
+      labelNames: ['class'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type DispatcherMetrics = ReturnType<typeof createDispatcherMetrics>;
+
+export function createWorkerMetrics(registry: Registry) {
+  return {
+    jobDuration: new Histogram({
+      name: 'sched_job_duration_seconds',
+      help: 'Job latency by stage: queue (submit to start), service, total (submit to finish).',
+      labelNames: ['stage', 'model', 'class'] as const,
+      buckets: LATENCY_BUCKETS_S,
+      registers: [registry],
+    }),
+    jobsCompleted: new Counter({
+      name: 'sched_jobs_completed_total',
+      help: 'Job executions finished, by outcome (completed, failed, retried).',
+      labelNames: ['model', 'class', 'worker', 'outcome'] as const,
+      registers: [registry],
+    }),
+    slots: new Gauge({
+      name: 'sched_worker_slots',
+      help: 'Concurrent execution slots per worker.',
+      labelNames: ['worker', 'class'] as const,
+      registers: [registry],
+    }),
+    busySlots: new Gauge({
+      name: 'sched_worker_busy_slots',
+      help: 'Slots currently executing a job.',
+      labelNames: ['worker', 'class'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

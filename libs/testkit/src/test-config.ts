@@ -1,0 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type Config } from '@sched/core';
+
+/** A config for an in-process test: its own key prefix, ports picked by the OS, quiet logs, fast timers. */
+export function testConfig(redisUrl: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: `t${randomUUID().slice(0, 8)}`,
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    DISPATCHER_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    HEARTBEAT_MS: '200',
+    FLEET_REFRESH_MS: '200',
+    PARK_RECHECK_MS: '200',
+    RETRY_BACKOFF_MS: '20',
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
