@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import {
@@ -58,6 +60,8 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
       redisDown = false;
     });
   }
+  // Give Redis a moment at start-up; if it is down the API still starts and answers 503 until it returns.
+  if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), sleep(2000)]);
   const classes = new Map(fleet.workers.map((w) => [w.id, w.class]));
   const store = new JobStore(redis, keys, config, (id) => classes.get(id));
   const hub = new StatusHub(subscriber, keys.statusChannel, logger);

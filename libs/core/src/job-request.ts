@@ -27,7 +27,8 @@ export const jobRequestSchema = z.strictObject({
   model: z
     .string({ error: 'expected a model name' })
     .regex(MODEL_NAME_PATTERN, { error: 'expected a model name (letters, digits, . _ -, ≤ 128 chars)' }),
-  input: z.json({ error: 'expected any JSON value' }),
+  // The body was parsed from JSON, so any value present is JSON; only absence is an error.
+  input: z.unknown().refine((value) => value !== undefined, { error: 'required (any JSON value)' }),
   priority: z.enum(PRIORITIES, { error: 'expected one of high, normal, low' }).default('normal'),
   deadlineMs: z
     .int({ error: 'expected a positive integer (milliseconds)' })
