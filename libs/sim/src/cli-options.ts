@@ -1,0 +1,164 @@
+import { parseArgs } from 'node:util';
+import { POLICY_NAMES } from '@sched/core';
+import type { BatcherOptions } from '@sched/exec';
+import type { SimPolicyName } from './sim-types.js';
+
+export const SIM_POLICIES: readonly SimPolicyName[] = [...POLICY_NAMES, 'shared-queue'];
+export const SWEEP_LOADS: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+
+export const USAGE = `usage: npm run sim -- [options]
+  --fleet F              fleet file, or default | prototype | heterogeneous (default: default)
+  --fleet-size N         generate N workers in the fleet's class mix
+  --policy P             ${SIM_POLICIES.join(' | ')} | all, or a comma list (default: all)
+  --load X               offered load as a fraction of fleet capacity (default 0.8)
+  --rate R               arrivals per second instead of --load
+  --jobs N               jobs per run (default 200000; a trace replays all its rows)
+  --mix M                model mix, e.g. default:3,resnet50:1 (default: model "default", else the first)
+  --bursty ON:OFF        on/off arrivals, mean on and off periods in ms (same mean rate)
+  --trace F              replay a trace: .jsonl ({"t","model","size"?}) or the Azure .csv
+  --trace-model M        model for every row of an Azure trace (required with a .csv)
+  --speed S              trace speed factor (default: the one that gives --load)
+  --slo-ms T             latency target for policy cost when a job has no deadline
+  --batch C:B:D          batching for class C: maxBatch B, maxQueueDelayMs D (repeatable; B=1 turns it off)
+  --refresh-ms T         dispatcher view refresh interval (default 1000)
+  --completion-lag-ms T  delay before the view hears of a completion (default 0)
+  --seed N               (default 1)
+  --sweep                loads ${SWEEP_LOADS.join(', ')}; writes an SVG of p99 vs load
+  --svg F                where --sweep writes its chart (default sim-sweep.svg)
+  --json                 one JSON object per policy (per load with --sweep), one per line
+  --no-progress          no progress bar`;
+
+export interface CliOptions {
+  readonly fleet: string;
+  readonly fleetSize: number | undefined;
+  readonly policies: readonly SimPolicyName[];
+  readonly load: number;
+  readonly rate: number | undefined;
+  readonly jobs: number;
+  readonly mix: string | undefined;
+  readonly bursty: { readonly onMs: number; readonly offMs: number } | undefined;
+  readonly trace: string | undefined;
+  readonly traceModel: string | undefined;
+  readonly speed: number | undefined;
+  readonly sloMs: number | undefined;
+  readonly batchingByClass: Readonly<Record<string, BatcherOptions>> | undefined;
+  readonly refreshMs: number;
+  readonly completionLagMs: number;
+  readonly seed: number;
+  readonly sweep: boolean;
+  readonly svg: string;
+  readonly json: boolean;
+  readonly progress: boolean;
+  readonly help: boolean;
+}
+
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
+function positive(flag: string, text: string | undefined, integer = false): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new CliUsageError(`--${flag}: expected a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  }
+  return value;
+}
+
+function nonNegative(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!(value >= 0) || !Number.isFinite(value)) throw new CliUsageError(`--${flag}: expected a number ≥ 0, got "${text}"`);
+  return value;
+}
+
+function parsePolicies(text: string): SimPolicyName[] {
+  if (text === 'all') return [...SIM_POLICIES];
+  return text.split(',').map((name) => {
+    const found = SIM_POLICIES.find((p) => p === name.trim());
+    if (found === undefined) throw new CliUsageError(`--policy: expected ${SIM_POLICIES.join(', ')} or all, got "${name}"`);
+    return found;
+  });
+}
+
+function parseBatching(specs: readonly string[]): Record<string, BatcherOptions> | undefined {
+  if (specs.length === 0) return undefined;
+  const byClass: Record<string, BatcherOptions> = {};
+  for (const spec of specs) {
+    const [cls = '', batch = '', delay = ''] = spec.split(':');
+    const maxBatch = positive('batch', batch, true);
+    if (cls === '' || maxBatch === undefined) throw new CliUsageError(`--batch: expected class:maxBatch:maxQueueDelayMs, got "${spec}"`);
+    byClass[cls] = { maxBatch, maxQueueDelayMs: nonNegative('batch', delay === '' ? undefined : delay, 0) };
+  }
+  return byClass;
+}
+
+/** Validates the command line once; every problem is one line naming the flag. */
+export function parseCliOptions(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        fleet: { type: 'string', default: 'default' },
+        'fleet-size': { type: 'string' },
+        policy: { type: 'string', default: 'all' },
+        load: { type: 'string', default: '0.8' },
+        rate: { type: 'string' },
+        jobs: { type: 'string', default: '200000' },
+        mix: { type: 'string' },
+        bursty: { type: 'string' },
+        trace: { type: 'string' },
+        'trace-model': { type: 'string' },
+        speed: { type: 'string' },
+        'slo-ms': { type: 'string' },
+        batch: { type: 'string', multiple: true, default: [] },
+        'refresh-ms': { type: 'string', default: '1000' },
+        'completion-lag-ms': { type: 'string', default: '0' },
+        seed: { type: 'string', default: '1' },
+        sweep: { type: 'boolean', default: false },
+        svg: { type: 'string', default: 'sim-sweep.svg' },
+        json: { type: 'boolean', default: false },
+        'no-progress': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  let bursty: CliOptions['bursty'];
+  if (v.bursty !== undefined) {
+    const [on, off] = v.bursty.split(':');
+    const onMs = positive('bursty', on);
+    const offMs = positive('bursty', off);
+    if (onMs === undefined || offMs === undefined) throw new CliUsageError(`--bursty: expected ON_MS:OFF_MS, got "${v.bursty}"`);
+    bursty = { onMs, offMs };
+  }
+  const seed = Number(v.seed);
+  if (!Number.isInteger(seed)) throw new CliUsageError(`--seed: expected an integer, got "${v.seed}"`);
+  return Object.freeze({
+    fleet: v.fleet,
+    fleetSize: positive('fleet-size', v['fleet-size'], true),
+    policies: parsePolicies(v.policy),
+    load: positive('load', v.load) as number,
+    rate: positive('rate', v.rate),
+    jobs: positive('jobs', v.jobs, true) as number,
+    mix: v.mix,
+    bursty,
+    trace: v.trace,
+    traceModel: v['trace-model'],
+    speed: positive('speed', v.speed),
+    sloMs: positive('slo-ms', v['slo-ms']),
+    batchingByClass: parseBatching(v.batch),
+    refreshMs: positive('refresh-ms', v['refresh-ms']) as number,
+    completionLagMs: nonNegative('completion-lag-ms', v['completion-lag-ms'], 0),
+    seed,
+    sweep: v.sweep,
+    svg: v.svg,
+    json: v.json,
+    progress: !v['no-progress'],
+    help: v.help,
+  });
+}
