@@ -1,0 +1,39 @@
+import type { Rng } from '@sched/core';
+
+/**
+ * When each job is due, as offsets from the start of the run, and what the runner
+ * does when it falls behind them (all `max-outstanding` slots busy, or a slow loop).
+ */
+export interface ArrivalSchedule {
+  readonly offsetsMs: readonly number[];
+  /**
+   * `shift`: keep the gaps, pushing every later job back (a client that sleeps
+   * between sends, like the prototype's). `catch-up`: send late jobs at once, so the
+   * offered rate holds (an open system).
+   */
+  readonly onLag: 'shift' | 'catch-up';
+}
+
+/** `count` jobs `spacingMs` apart: the prototype client's burst. */
+export function burstSchedule(count: number, spacingMs: number): ArrivalSchedule {
+  const offsetsMs = Array.from({ length: count }, (_, i) => i * spacingMs);
+  return Object.freeze({ offsetsMs: Object.freeze(offsetsMs), onLag: 'shift' });
+}
+
+/**
+ * Poisson arrivals at `ratePerS` for `durationS`: exponential gaps drawn from `rng`,
+ * so a seed gives the same schedule every time.
+ */
+export function poissonSchedule(ratePerS: number, durationS: number, rng: Rng): ArrivalSchedule {
+  const endMs = durationS * 1000;
+  const meanGapMs = 1000 / ratePerS;
+  const offsetsMs: number[] = [];
+  let at = 0;
+  for (;;) {
+    // 1 - u is in (0, 1], so the log is finite.
+    at += -Math.log(1 - rng()) * meanGapMs;
+    if (at >= endMs) break;
+    offsetsMs.push(at);
+  }
+  return Object.freeze({ offsetsMs: Object.freeze(offsetsMs), onLag: 'catch-up' });
+}
