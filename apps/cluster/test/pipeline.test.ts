@@ -3,9 +3,13 @@ import { parseFleet, type JobView } from '@sched/core';
 import { simulateOutput } from '@sched/exec';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
+import { readJob, submitJob, until } from './support.js';
 
 const fleet = parseFleet({
-  models: { default: { gpu: { p50Ms: 50, p99Ms: 50 }, cpu: { p50Ms: 200, p99Ms: 200 } } },
+  models: {
+    default: { gpu: { p50Ms: 50, p99Ms: 50 }, cpu: { p50Ms: 200, p99Ms: 200 } },
+    slow: { gpu: { p50Ms: 600, p99Ms: 600 }, cpu: { p50Ms: 600, p99Ms: 600 } },
+  },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 1 },
     { id: 'cpu-0', class: 'cpu', slots: 1 },
@@ -24,19 +28,11 @@ afterAll(async () => {
   await redis?.destroy();
 });
 
-async function submit(body: unknown): Promise<{ id: string }> {
-  const res = await fetch(`${cluster.apiUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(res.status).toBe(202);
-  return (await res.json()) as { id: string };
-}
-
 describe('submit → dispatch → worker → result', () => {
   it('completes a job with the deterministic output and consistent timings', async () => {
     const input = { text: 'hello', n: 3 };
-    const { id } = await submit({ model: 'default', input });
-    const res = await fetch(`${cluster.apiUrl}/v1/jobs/${id}?wait=10`);
-    expect(res.status).toBe(200);
-    const view = (await res.json()) as JobView;
+    const id = await submitJob(cluster.apiUrl, { model: 'default', input });
+    const view = await readJob(cluster.apiUrl, id, 10);
     expect(view.status).toBe('completed');
     expect(view.worker).toEqual({ id: 'gpu-0', class: 'gpu' });
     expect(view.result).toEqual({ model: 'default', worker: 'gpu-0', class: 'gpu', output: simulateOutput('default', input) });
@@ -44,6 +40,56 @@ describe('submit → dispatch → worker → result', () => {
     const t = view.timings;
     expect(t.serviceMs).toBeGreaterThanOrEqual(49);
     expect(t.totalMs).toBe((t.queueMs ?? NaN) + (t.serviceMs ?? NaN));
+    expect(Date.parse(t.dispatchedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(t.createdAt));
     expect(Date.parse(t.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(t.startedAt ?? ''));
+  });
+
+  it('answers a long-poll within 20 ms of the completion', async () => {
+    const lags: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const id = await submitJob(cluster.apiUrl, { model: 'default', input: i });
+      const view = await readJob(cluster.apiUrl, id, 10);
+      const receivedAt = Date.now();
+      expect(view.status).toBe('completed');
+      lags.push(receivedAt - Date.parse(view.timings.finishedAt ?? ''));
+    }
+    expect(Math.max(...lags)).toBeLessThan(20);
+  });
+
+  it('returns the current view when the wait runs out first', async () => {
+    const id = await submitJob(cluster.apiUrl, { model: 'slow', input: 'x' });
+    const started = Date.now();
+    const view = await readJob(cluster.apiUrl, id, 0.2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(['queued', 'dispatched', 'running']).toContain(view.status);
+    await until(cluster.apiUrl, id, 'completed');
+  });
+
+  it('reports queued → running → completed as the job moves', async () => {
+    const id = await submitJob(cluster.apiUrl, { model: 'slow', input: 'watch me' });
+    const running = await until(cluster.apiUrl, id, 'running');
+    expect(running.worker?.id).toBeDefined();
+    expect(running.timings.startedAt).toBeDefined();
+    expect(running.timings.finishedAt).toBeUndefined();
+    const done: JobView = await readJob(cluster.apiUrl, id, 5);
+    expect(done.status).toBe('completed');
+  });
+});
+
+describe('greedy-gpu (the prototype rule)', () => {
+  it('sends a job to the idle gpu rather than the idle cpu', async () => {
+    const view = await readJob(cluster.apiUrl, await submitJob(cluster.apiUrl, { model: 'default', input: 'a' }), 10);
+    expect(view.worker?.class).toBe('gpu');
+  });
+
+  it('sends the next job to the shortest queue while the gpu is saturated', async () => {
+    const first = await submitJob(cluster.apiUrl, { model: 'slow', input: 'occupy the gpu' });
+    const running = await until(cluster.apiUrl, first, 'running');
+    expect(running.worker?.id).toBe('gpu-0');
+    const second = await submitJob(cluster.apiUrl, { model: 'default', input: 'overflow' });
+    const view = await readJob(cluster.apiUrl, second, 10);
+    expect(view.status).toBe('completed');
+    expect(view.worker).toEqual({ id: 'cpu-0', class: 'cpu' });
+    await readJob(cluster.apiUrl, first, 10);
   });
 });

@@ -11,3 +11,4 @@ export * from './zod-issues.js';
 export * from './rng.js';
 export * from './fleet-state.js';
 export * from './run-main.js';
+export * from './redis-server.js';

@@ -26,7 +26,7 @@ export interface RedisServerOptions {
   port?: number;
 }
 
-/** A real redis-server owned by the caller: its own port and data directory, killable and restartable. */
+/** A real redis-server owned by the caller (the embedded Redis of `npm start`, and every test): its own port and data directory, killable and restartable. */
 export class RedisServer {
   readonly port: number;
   readonly url: string;

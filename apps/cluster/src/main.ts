@@ -1,0 +1,73 @@
+import { rmSync } from 'node:fs';
+import { ConfigError, RedisServer, createLogger, loadConfig, type Config } from '@sched/core';
+import { startLocalCluster } from './local-cluster.js';
+
+/**
+ * `npm start`: the whole scheduler in one process. Uses REDIS_URL when set;
+ * otherwise runs an embedded redis-server (from PATH) on a free port with AOF
+ * in a temp dir, and stops it on exit.
+ */
+async function main(): Promise<void> {
+  let embedded: RedisServer | null = null;
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cluster: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === '') {
+    try {
+      embedded = await RedisServer.start();
+    } catch {
+      process.stderr.write(
+        'cluster: no REDIS_URL and no redis-server on PATH: install one (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:6379\n',
+      );
+      process.exit(1);
+    }
+    config = Object.freeze({ ...config, REDIS_URL: embedded.url });
+  }
+  const logger = createLogger('cluster', config.LOG_LEVEL);
+  const cluster = await startLocalCluster(config, { logger });
+
+  const lines = [
+    '',
+    `  Scheduler running (policy ${config.SCHED_POLICY}, fleet ${config.FLEET_FILE})`,
+    `  API          ${cluster.apiUrl}`,
+    `  Fleet        ${cluster.apiUrl}/v1/fleet`,
+    `  Metrics      ${cluster.apiUrl}/metrics · dispatcher :${cluster.dispatcher.metricsPort ?? '-'} · workers :${cluster.workers.metricsPort ?? '-'}`,
+    `  Redis        ${config.REDIS_URL}${embedded ? ` (embedded, data in ${embedded.dir})` : ''}`,
+    '',
+    '  Try:',
+    `    curl -s -X POST ${cluster.apiUrl}/v1/jobs -H 'content-type: application/json' -d '{"model":"resnet50","input":{"image":"cat.jpg"}}'`,
+    `    curl -s '${cluster.apiUrl}/v1/jobs/<id>?wait=10'`,
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const hardStop = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 3000);
+    hardStop.unref();
+    await cluster.close();
+    if (embedded) {
+      await embedded.stop('SIGTERM');
+      rmSync(embedded.dir, { recursive: true, force: true });
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`cluster: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+import { expect } from 'vitest';
+import type { JobView } from '@sched/core';
+
+export async function submitJob(baseUrl: string, body: unknown): Promise<string> {
+  const res = await fetch(`${baseUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+export async function readJob(baseUrl: string, id: string, waitS = 0): Promise<JobView> {
+  const res = await fetch(`${baseUrl}/v1/jobs/${id}${waitS > 0 ? `?wait=${waitS}` : ''}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as JobView;
+}
+
+/** Polls until the job reaches `status` (or fails the test after `timeoutMs`). */
+export async function until(baseUrl: string, id: string, status: JobView['status'], timeoutMs = 10_000): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await readJob(baseUrl, id);
+    if (view.status === status) return view;
+    if (Date.now() > deadline) throw new Error(`job ${id} is ${view.status}, not ${status}, after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,20 @@
+// `npm start`: installs dependencies on a fresh checkout, then runs the local cluster.
+// Plain JavaScript so it runs before anything is installed.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (!existsSync(join(root, 'node_modules', '.bin', 'tsx'))) {
+  process.stdout.write('Installing dependencies (npm ci)…\n');
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (install.status !== 0) process.exit(install.status ?? 1);
+}
+const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', 'apps/cluster/src/main.ts', ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+});
+// The terminal's Ctrl-C reaches the whole process group; forward signals sent to this process alone.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
