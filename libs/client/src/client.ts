@@ -25,6 +25,12 @@ export interface WaitOptions {
    * @defaultValue 300
    */
   timeoutS?: number;
+  /**
+   * Longest single long-poll in seconds (at most 30); shorter suits a proxy that
+   * drops idle requests sooner.
+   * @defaultValue 30
+   */
+  pollS?: number;
   /** Aborts the wait; the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -73,12 +79,16 @@ export function createClient(options: ClientOptions): SchedClient {
   async function wait(id: string, waitOptions: WaitOptions = {}): Promise<JobView> {
     const timeoutS = waitOptions.timeoutS ?? 300;
     if (!(timeoutS > 0)) throw new TypeError(`timeoutS: expected a positive number of seconds, got ${timeoutS}`);
+    const pollS = waitOptions.pollS ?? MAX_LONG_POLL_S;
+    if (!Number.isInteger(pollS) || pollS < 1 || pollS > MAX_LONG_POLL_S) {
+      throw new TypeError(`pollS: expected a whole number of seconds from 1 to ${MAX_LONG_POLL_S}, got ${pollS}`);
+    }
     const deadline = performance.now() + timeoutS * 1000;
     for (;;) {
       const remainingS = (deadline - performance.now()) / 1000;
       // Whole seconds, so the query is valid whatever the server's parser; the last
       // poll may overrun the deadline by under a second.
-      const waitS = Math.min(MAX_LONG_POLL_S, Math.max(1, Math.ceil(remainingS)));
+      const waitS = Math.min(pollS, Math.max(1, Math.ceil(remainingS)));
       const view = await http.json<JobView>({
         method: 'GET',
         path: jobPath(id, `?wait=${waitS}`),

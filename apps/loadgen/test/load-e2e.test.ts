@@ -1,0 +1,70 @@
+import { createClient, type SchedClient } from '@sched/client';
+import { startLocalCluster, type LocalCluster } from '@sched/cluster';
+import { parseFleet, seededRng } from '@sched/core';
+import { RedisServer, testConfig } from '@sched/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { burstSchedule } from '../src/arrival-schedule.js';
+import { buildLoadReport } from '../src/load-report.js';
+import { runLoad } from '../src/load-runner.js';
+import { modelPicker, parseModelMix } from '../src/model-mix.js';
+
+// Each model has one class that serves it, so the per-class shares follow from the seeded mix alone.
+const fleet = parseFleet({
+  models: {
+    resnet50: { gpu: { p50Ms: 20, p99Ms: 20 } },
+    'bert-base': { cpu: { p50Ms: 40, p99Ms: 40 } },
+  },
+  workers: [
+    { id: 'gpu-0', class: 'gpu', slots: 2 },
+    { id: 'cpu-0', class: 'cpu', slots: 1 },
+    { id: 'cpu-1', class: 'cpu', slots: 1 },
+  ],
+});
+
+let redis: RedisServer;
+let cluster: LocalCluster;
+let client: SchedClient;
+
+beforeAll(async () => {
+  redis = await RedisServer.start({ appendOnly: false });
+  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
+  client = createClient({ baseUrl: cluster.apiUrl });
+});
+afterAll(async () => {
+  await client?.close();
+  await cluster?.close();
+  await redis?.destroy();
+});
+
+describe('a burst through the real api, dispatcher and workers', () => {
+  it('completes all 20 jobs and reports the share of each class and worker', async () => {
+    const mix = parseModelMix('resnet50=0.5,bert-base=0.5');
+    const models = Array.from({ length: 20 }, modelPicker(mix, seededRng(5)));
+    const expectedGpu = models.filter((m) => m === 'resnet50').length;
+    expect(expectedGpu).toBeGreaterThan(0);
+    expect(expectedGpu).toBeLessThan(20);
+
+    const recorder = await runLoad(
+      {
+        schedule: burstSchedule(20, 10),
+        maxOutstanding: 5,
+        timeoutS: 20,
+        requestFor: (index) => ({ model: models[index] ?? 'resnet50', input: { seq: index } }),
+      },
+      { target: client },
+    );
+    const report = buildLoadReport('burst', recorder);
+
+    expect(report).toMatchObject({ count: 20, completed: 20, failed: 0, errors: {} });
+    expect(report.byClass).toEqual({
+      gpu: { jobs: expectedGpu, share: expectedGpu / 20 },
+      cpu: { jobs: 20 - expectedGpu, share: (20 - expectedGpu) / 20 },
+    });
+    expect(report.byWorker['gpu-0']).toEqual({ class: 'gpu', jobs: expectedGpu, share: expectedGpu / 20 });
+    const cpuJobs = (report.byWorker['cpu-0']?.jobs ?? 0) + (report.byWorker['cpu-1']?.jobs ?? 0);
+    expect(cpuJobs).toBe(20 - expectedGpu);
+    // No job can finish faster than the fastest service time.
+    expect(report.latencyMs?.p50).toBeGreaterThanOrEqual(20);
+    expect(report.throughputPerS).toBeGreaterThan(0);
+  });
+});
