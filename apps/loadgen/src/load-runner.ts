@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { SchedClient } from '@sched/client';
 import type { JobRequestInput } from '@sched/core';
@@ -47,6 +48,8 @@ export async function runLoad(plan: LoadPlan, deps: LoadRunnerDeps): Promise<Loa
   const now = deps.now ?? (() => performance.now());
   const sleep = deps.sleep ?? ((ms: number, signal?: AbortSignal) => sleepFor(ms, undefined, { signal }));
   const { signal } = deps;
+  // Every job in flight listens to the one signal through its current request.
+  if (signal !== undefined) setMaxListeners(plan.maxOutstanding + 16, signal);
   const recorder = new LoadRecorder();
   const running = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
