@@ -1,0 +1,41 @@
+/**
+ * Pure decision cost per policy at 10 / 100 / 1,000 / 10,000 workers (ns per
+ * decision), on a FleetIndex like the dispatcher's: default fleet class mix,
+ * random depths, each decision followed by the view's own dispatch increment.
+ *
+ *   npx tsx --conditions=@sched/source bench/policy-decision.ts
+ */
+import { bundledFleetPath, loadFleetFile, POLICY_NAMES, seededRng } from '@sched/core';
+import { LatencyModel } from '@sched/exec';
+import { createPolicy, FleetIndex, type RoutableJob } from '@sched/policies';
+import { generateFleet } from '@sched/sim';
+
+const SIZES = [10, 100, 1000, 10_000];
+const template = loadFleetFile(bundledFleetPath('default'));
+const latency = new LatencyModel(template.models);
+const job: RoutableJob = { model: 'default', priority: 'normal' };
+
+function nsPerDecision(policyName: (typeof POLICY_NAMES)[number], workers: number): number {
+  const fleet = generateFleet(template, workers);
+  const index = new FleetIndex(fleet.workers, { expectedServiceMs: (m, c, s) => latency.expectedMs(m, c, s) });
+  const rng = seededRng(1);
+  for (let i = 0; i < workers; i++) index.refresh(i, { depth: Math.floor(rng() * 8), queuedWorkMs: rng() * 400 });
+  const policy = createPolicy(policyName, { sloMs: 500 });
+  // Enough decisions for ~0.2 s per cell; warm up first so the JIT has compiled the path.
+  const run = (n: number): number => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const id = policy(job, index, rng);
+      if (id !== null) index.dispatched(index.indexOf(id), 50);
+    }
+    return Number(process.hrtime.bigint() - started) / n;
+  };
+  run(2000);
+  const probe = run(2000);
+  return run(Math.max(2000, Math.min(2_000_000, Math.floor(2e8 / probe))));
+}
+
+const rows = POLICY_NAMES.map((name) => [name, ...SIZES.map((n) => nsPerDecision(name, n))] as const);
+console.log(`| policy | ${SIZES.map((n) => `${n.toLocaleString('en')} workers`).join(' | ')} |`);
+console.log(`|---|${SIZES.map(() => '---:').join('|')}|`);
+for (const [name, ...ns] of rows) console.log(`| ${name} | ${ns.map((v) => `${Math.round(v).toLocaleString('en')} ns`).join(' | ')} |`);
