@@ -80,7 +80,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
         const message = await watch.next(deadline - Date.now(), closed.signal);
         if (message === undefined) break;
         if (message !== null && !isTerminal(message.status)) continue;
-        view = (await store.read(id)) ?? view;
+        view = (await store.read(id, message?.worker)) ?? view;
       }
       return view;
     } finally {

@@ -52,9 +52,17 @@ export class JobStore {
     return { id, status: 'queued', model: request.model, createdAt: new Date(createdAt).toISOString() };
   }
 
-  /** At most two round trips: ingress job + route atomically, then the worker job and its lock. */
-  async read(id: string): Promise<JobView | null> {
+  /**
+   * At most two round trips: the ingress job and the route atomically, then the
+   * worker job and its lock. A caller that already knows the route (from a
+   * status message) skips the first when the worker job is there.
+   */
+  async read(id: string, knownRoute?: string): Promise<JobView | null> {
     return this.guard(async () => {
+      if (knownRoute !== undefined) {
+        const fast = await this.readWorkerJob(id, knownRoute);
+        if (fast.workerJob.data !== undefined) return this.derive(id, {}, knownRoute, fast.workerJob, fast.locked);
+      }
       const first = await this.redis
         .multi()
         .hgetall(this.keys.jobHash(INGRESS_QUEUE, id))
@@ -62,16 +70,20 @@ export class JobStore {
         .exec();
       const ingress = (first?.[0]?.[1] ?? {}) as Record<string, string>;
       const route = (first?.[1]?.[1] ?? null) as string | null;
-      let workerJob: Record<string, string> = {};
-      let locked = false;
-      if (route !== null) {
-        const queue = workerQueueName(route);
-        const second = await this.redis.pipeline().hgetall(this.keys.jobHash(queue, id)).exists(this.keys.jobLock(queue, id)).exec();
-        workerJob = (second?.[0]?.[1] ?? {}) as Record<string, string>;
-        locked = second?.[1]?.[1] === 1;
-      }
-      return deriveJobView({ id, ingress, route, workerJob, locked, workerClass: route === null ? undefined : this.classOf(route) });
+      if (route === null) return this.derive(id, ingress, null, {}, false);
+      const { workerJob, locked } = await this.readWorkerJob(id, route);
+      return this.derive(id, ingress, route, workerJob, locked);
     });
+  }
+
+  private async readWorkerJob(id: string, workerId: string): Promise<{ workerJob: Record<string, string>; locked: boolean }> {
+    const queue = workerQueueName(workerId);
+    const replies = await this.redis.pipeline().hgetall(this.keys.jobHash(queue, id)).exists(this.keys.jobLock(queue, id)).exec();
+    return { workerJob: (replies?.[0]?.[1] ?? {}) as Record<string, string>, locked: replies?.[1]?.[1] === 1 };
+  }
+
+  private derive(id: string, ingress: Record<string, string>, route: string | null, workerJob: Record<string, string>, locked: boolean): JobView | null {
+    return deriveJobView({ id, ingress, route, workerJob, locked, workerClass: route === null ? undefined : this.classOf(route) });
   }
 
   async ping(): Promise<void> {

@@ -31,8 +31,8 @@ const NUMBER_FIELDS = new Set(['slots', 'pid', 'startedAt', 'heartbeatAt', 'batc
 
 export function encodeDescriptor(descriptor: WorkerDescriptor): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(descriptor)) {
-    out[key] = JSON_FIELDS.has(key) ? JSON.stringify(value) : String(value);
+  for (const [key, value] of Object.entries(descriptor) as [string, unknown][]) {
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return out;
 }
