@@ -65,7 +65,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const classes = new Map(fleet.workers.map((w) => [w.id, w.class]));
   const store = new JobStore(redis, keys, config, (id) => classes.get(id));
   const hub = new StatusHub(subscriber, keys.statusChannel, logger);
-  await hub.start();
+  hub.start();
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { isTerminal, type Logger, type StatusMessage } from '@sched/core';
+import { isTerminal, subscribeWhenReady, type Logger, type StatusMessage } from '@sched/core';
 
 type Wake = (message: StatusMessage | null) => void;
 
@@ -26,10 +26,9 @@ export class StatusHub {
     });
   }
 
-  async start(): Promise<void> {
-    // The subscribe is queued until Redis is reachable; do not hold start-up hostage to it.
-    this.subscriber.subscribe(this.channel).catch((error: unknown) => this.logger.warn({ err: String(error) }, 'subscribe failed'));
-    await Promise.resolve();
+  /** Subscribes in the background: an API started while Redis is down still starts (and answers 503). */
+  start(): void {
+    subscribeWhenReady(this.subscriber, [this.channel]).catch((error: unknown) => this.logger.warn({ err: String(error) }, 'subscribe failed'));
   }
 
   /** Registers interest in a job; the returned handle's `next()` resolves on its next status message. */

@@ -15,7 +15,7 @@ beforeAll(async () => {
   subscriber = createRedis(redis.url, 'blocking');
   publisher = createRedis(redis.url, 'service');
   hub = new StatusHub(subscriber, channel, createLogger('test', 'silent'));
-  await hub.start();
+  hub.start();
   await new Promise<void>((resolve) => {
     const check = (): void => void publisher.pubsub('NUMSUB', channel).then((r) => (Number(r[1]) > 0 ? resolve() : setTimeout(check, 10)));
     check();

@@ -10,6 +10,7 @@ import {
   keySpace,
   readFleetState,
   seededRng,
+  subscribeWhenReady,
   workerQueueName,
   type Config,
   type FleetMessage,
@@ -164,7 +165,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       logger.warn({ err: String(error) }, 'bad pub/sub message');
     }
   });
-  await subscriber.subscribe(keys.statusChannel, keys.fleetChannel);
+  await subscribeWhenReady(subscriber, [keys.statusChannel, keys.fleetChannel]);
 
   const refreshTimer = setInterval(() => {
     refreshFleet().catch((error: unknown) => logger.warn({ err: String(error) }, 'fleet refresh failed'));

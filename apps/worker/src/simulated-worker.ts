@@ -120,7 +120,9 @@ export class SimulatedWorker {
     this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
     try {
       const serviceMs = latency.sampleMs(payload.model, this.spec.class, rng);
-      await sleep(serviceMs);
+      // The simulated execution spans processedOn → finish, as a real one would; the time BullMQ
+      // took to hand the job over since processedOn is part of it, not added on top.
+      await sleep(Math.max(0, serviceMs - (Date.now() - (job.processedOn ?? Date.now()))));
       if (this.spec.failureRate !== undefined && rng() < this.spec.failureRate) {
         throw new Error(encodeJobError({ code: 'execution_failed', message: `simulated failure on ${this.spec.id}` }));
       }

@@ -48,3 +48,16 @@ export async function closeRedis(redis: Redis): Promise<void> {
     redis.disconnect();
   }
 }
+
+/**
+ * Subscribes once the connection is ready. Queuing SUBSCRIBE before the
+ * connection's own start-up commands (ready check, CLIENT SETNAME) puts it in
+ * subscriber mode too early and those fail; ioredis re-subscribes by itself
+ * after a reconnect.
+ */
+export async function subscribeWhenReady(redis: Redis, channels: readonly string[]): Promise<void> {
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  }
+  await redis.subscribe(...channels);
+}
