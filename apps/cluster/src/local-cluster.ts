@@ -22,7 +22,7 @@ export async function startLocalCluster(config: Config, options: LocalClusterOpt
   const fleet = options.fleet ?? loadFleetFile(config.FLEET_FILE);
   const logger = options.logger ?? createLogger('cluster', config.LOG_LEVEL);
   const workers = await createWorkerHost(config, { fleet, logger: logger.child({ app: 'worker' }) });
-  const dispatcher = await createDispatcher(config, { logger: logger.child({ app: 'dispatcher' }) });
+  const dispatcher = await createDispatcher(config, { fleet, logger: logger.child({ app: 'dispatcher' }) });
   const api = await createApi(config, { fleet, logger: logger.child({ app: 'api' }) });
   const port = await api.listen();
   const host = config.API_HOST === '0.0.0.0' ? '127.0.0.1' : config.API_HOST;

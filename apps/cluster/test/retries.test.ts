@@ -21,7 +21,7 @@ beforeAll(async () => {
   redis = await RedisServer.start({ appendOnly: false });
   const config = testConfig(redis.url, { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5' });
   workers = await createWorkerHost(config, { fleet, rng: seededRng(7), serveMetrics: false });
-  dispatcher = await createDispatcher(config, { serveMetrics: false });
+  dispatcher = await createDispatcher(config, { fleet, serveMetrics: false });
   api = await createApi(config, { fleet });
   base = `http://127.0.0.1:${await api.listen()}`;
 });

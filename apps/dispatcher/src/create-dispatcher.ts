@@ -8,24 +8,29 @@ import {
   createRedis,
   encodeJobError,
   keySpace,
+  loadFleetFile,
   readFleetState,
   seededRng,
   subscribeWhenReady,
   workerQueueName,
   type Config,
+  type Fleet,
   type FleetMessage,
   type JobPayload,
   type Logger,
   type Rng,
   type StatusMessage,
 } from '@sched/core';
-import { POLICIES } from '@sched/policies';
+import { createPolicy, expectedServiceMs } from '@sched/policies';
+import { LatencyModel } from '@sched/exec';
 import { createDispatcherMetrics, createRegistry, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
-import { FleetView } from './fleet-view.js';
+import { FleetTracker } from './fleet-tracker.js';
 import { LatencySampler } from './latency-sampler.js';
 
 export interface DispatcherOptions {
+  /** The model catalog, for expected service times. @defaultValue the fleet file named by FLEET_FILE */
+  fleet?: Fleet;
   logger?: Logger;
   /** @defaultValue a random seed */
   rng?: Rng;
@@ -34,7 +39,7 @@ export interface DispatcherOptions {
 }
 
 export interface Dispatcher {
-  readonly fleet: FleetView;
+  readonly fleet: FleetTracker;
   readonly registry: Registry;
   readonly metricsPort: number | null;
   /** Recent routing-decision durations in microseconds. */
@@ -51,12 +56,19 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const logger = options.logger ?? createLogger('dispatcher', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const policyName = config.SCHED_POLICY;
-  const policy = POLICIES[policyName];
+  const catalog = options.fleet ?? loadFleetFile(config.FLEET_FILE);
+  const latency = new LatencyModel(catalog.models);
+  const policy = createPolicy(policyName, { sloMs: config.LATENCY_SLO_MS.defaultMs, sloMsByModel: config.LATENCY_SLO_MS.byModel });
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
   const registry = createRegistry('dispatcher');
   const metrics = createDispatcherMetrics(registry);
   const decisionMicros = new LatencySampler();
-  const fleet = new FleetView();
+  const expectedMs = (model: string, cls: string, size: JobPayload['size']): number =>
+    latency.serves(model, cls) ? latency.expectedMs(model, cls, size) : 1;
+  const fleet = new FleetTracker({ expectedServiceMs: expectedMs }, (cls, models) => {
+    const known = models.filter((m) => latency.serves(m, cls));
+    return known.length === 0 ? 1 : known.reduce((sum, m) => sum + latency.expectedMs(m, cls), 0) / known.length;
+  });
 
   const redis = createRedis(config.REDIS_URL, 'service', { connectionName: 'dispatcher' });
   const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-sub' });
@@ -83,21 +95,20 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const refreshFleet = async (): Promise<void> => {
     const states = await readFleetState(redis, keys);
-    const gained = fleet.apply(states);
+    const gained = fleet.apply(states, Date.now());
     updateFleetMetrics();
     // A model that had no worker now has one: parked jobs need not wait for their next re-check.
-    if (gained.size > 0) await ingress.promoteJobs();
+    if (gained) await ingress.promoteJobs();
   };
 
   const updateFleetMetrics = (): void => {
     const now = Date.now();
     metrics.fleetWorkers.reset();
     metrics.backlog.reset();
-    for (const worker of fleet.all()) {
-      const state = !worker.alive ? 'down' : worker.state;
-      metrics.fleetWorkers.inc({ class: worker.class, state });
-      metrics.heartbeatAge.set({ worker: worker.id }, Math.max(0, (now - worker.heartbeatAt) / 1000));
-      metrics.backlog.inc({ class: worker.class }, Math.max(0, worker.depth - worker.slots));
+    for (const { view, state, heartbeatAt } of fleet.workers()) {
+      metrics.fleetWorkers.inc({ class: view.class, state: state === 'dead' ? 'down' : state });
+      metrics.heartbeatAge.set({ worker: view.id }, Math.max(0, (now - heartbeatAt) / 1000));
+      metrics.backlog.inc({ class: view.class }, Math.max(0, view.depth - view.slots));
     }
   };
 
@@ -108,14 +119,15 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     let workerId = job.attemptsStarted > 1 ? await redis.get(keys.route(id)) : null;
     if (workerId === null) {
       const started = process.hrtime.bigint();
-      workerId = policy(payload, fleet, rng);
+      workerId = policy(payload, fleet.index, rng);
       const micros = Number(process.hrtime.bigint() - started) / 1000;
       metrics.decisionDuration.observe(micros / 1e6);
       decisionMicros.record(micros);
     }
     if (workerId === null) return park(job, token);
 
-    const worker = fleet.get(workerId);
+    const position = fleet.index.indexOf(workerId);
+    const worker = position === -1 ? undefined : fleet.index.worker(position);
     const dispatchedAt = Date.now();
     // The route is written before the job enters the worker queue: same connection, so Redis applies them in order.
     const routeWritten = redis.set(keys.route(id), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
@@ -128,7 +140,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       removeOnFail: { age: config.RESULT_TTL_S },
     });
     await routeWritten;
-    fleet.onDispatched(workerId);
+    fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt);
     publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt });
     metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
@@ -155,7 +167,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       if (channel === keys.statusChannel) {
         const message = JSON.parse(text) as StatusMessage;
         const finished = message.status === 'completed' || message.status === 'failed' || message.retry === true;
-        if (finished && message.worker !== undefined) fleet.onFinished(message.worker);
+        if (finished && message.worker !== undefined) fleet.onFinished(message.id, message.worker);
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
         if (message.event === 'joined') void refreshFleet().catch(() => undefined);
@@ -171,8 +183,11 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     refreshFleet().catch((error: unknown) => logger.warn({ err: String(error) }, 'fleet refresh failed'));
   }, config.FLEET_REFRESH_MS);
 
+  // BullMQ does not close a connection it was given; close() does.
+  const consumerConnection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-ingress' });
+  consumerConnection.on('error', () => undefined);
   const consumer = new Worker<JobPayload>(INGRESS_QUEUE, dispatch, {
-    connection: createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-ingress' }),
+    connection: consumerConnection,
     prefix: config.KEY_PREFIX,
     concurrency: config.DISPATCH_CONCURRENCY,
     lockDuration: config.LOCK_DURATION_MS,
@@ -194,7 +209,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     clearInterval(refreshTimer);
     await consumer.close();
     await Promise.all([ingress.close(), ...[...workerQueues.values()].map((q) => q.close())]);
-    await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
+    await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(consumerConnection)]);
     if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));
     logger.info('dispatcher stopped');
   };

@@ -1,2 +1,2 @@
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from './create-dispatcher.js';
-export { FleetView, type TrackedWorker } from './fleet-view.js';
+export { FleetTracker, type TrackedWorker } from './fleet-tracker.js';

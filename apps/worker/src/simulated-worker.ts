@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  closeRedis,
   createRedis,
   encodeDescriptor,
   encodeJobError,
@@ -41,6 +42,7 @@ export class SimulatedWorker {
   private readonly startedAt = Date.now();
   private readonly log: Logger;
   private bullWorker: Worker<JobPayload, JobResult> | null = null;
+  private connection: Redis | null = null;
   private state: WorkerState = 'live';
   private busy = 0;
 
@@ -54,8 +56,11 @@ export class SimulatedWorker {
 
   start(): void {
     const { config } = this.deps;
+    // BullMQ does not close a connection it was given; drain() does.
+    this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: `worker:${this.spec.id}` });
+    this.connection.on('error', () => undefined);
     const worker = new Worker<JobPayload, JobResult>(workerQueueName(this.spec.id), (job) => this.run(job), {
-      connection: createRedis(config.REDIS_URL, 'blocking', { connectionName: `worker:${this.spec.id}` }),
+      connection: this.connection,
       prefix: config.KEY_PREFIX,
       concurrency: this.spec.slots,
       lockDuration: config.LOCK_DURATION_MS,
@@ -82,6 +87,7 @@ export class SimulatedWorker {
       serviceMs: this.stats.snapshot(),
       batchSize: 1,
       busy: this.busy,
+      costPerHour: this.spec.costPerHour ?? 0,
     };
   }
 
@@ -110,6 +116,7 @@ export class SimulatedWorker {
       this.log.warn({ active: this.busy }, 'drain deadline passed; closing with jobs active (they will be retried)');
       await worker.close(true);
     }
+    if (this.connection) await closeRedis(this.connection);
   }
 
   private async run(job: Job<JobPayload, JobResult>): Promise<JobResult> {

@@ -43,8 +43,35 @@ export const configSchema = z.object({
   DISPATCH_CONCURRENCY: positiveInt.default(64),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   REDIS_TIMEOUT_MS: positiveInt.default(1000),
+  LATENCY_SLO_MS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => parseSlo(s, ctx)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Latency target for `cost`: `LATENCY_SLO_MS=500` (every model) or `LATENCY_SLO_MS=default=200,llama-8b=3000,*=1000`. */
+export interface LatencySlo {
+  readonly defaultMs: number | undefined;
+  readonly byModel: Readonly<Record<string, number>>;
+}
+
+function parseSlo(text: string | undefined, ctx: z.RefinementCtx): LatencySlo {
+  const slo: { defaultMs: number | undefined; byModel: Record<string, number> } = { defaultMs: undefined, byModel: {} };
+  if (text === undefined || text.trim() === '') return slo;
+  const expected = 'expected milliseconds (500) or model=ms pairs (default=200,llama-8b=3000,*=1000)';
+  for (const part of text.split(',')) {
+    const [name, value] = part.includes('=') ? part.split('=', 2) : ['*', part];
+    const ms = Number(value);
+    if (!name || !Number.isFinite(ms) || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return slo;
+    }
+    if (name.trim() === '*') slo.defaultMs = ms;
+    else slo.byModel[name.trim()] = ms;
+  }
+  return slo;
+}
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 

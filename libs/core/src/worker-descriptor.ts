@@ -23,11 +23,13 @@ export const workerDescriptorSchema = z.object({
   /** Mean jobs per execution (1 without batching). */
   batchSize: z.number(),
   busy: z.int().nonnegative(),
+  /** Price per hour of busy time, from the fleet file (0 when not given). */
+  costPerHour: z.number().nonnegative().default(0),
 });
 export type WorkerDescriptor = z.infer<typeof workerDescriptorSchema>;
 
 const JSON_FIELDS = new Set(['models', 'serviceMs']);
-const NUMBER_FIELDS = new Set(['slots', 'pid', 'startedAt', 'heartbeatAt', 'batchSize', 'busy']);
+const NUMBER_FIELDS = new Set(['slots', 'pid', 'startedAt', 'heartbeatAt', 'batchSize', 'busy', 'costPerHour']);
 
 export function encodeDescriptor(descriptor: WorkerDescriptor): Record<string, string> {
   const out: Record<string, string> = {};

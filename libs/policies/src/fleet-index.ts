@@ -77,7 +77,7 @@ export class FleetIndex implements FleetSnapshot {
     return this.positions.get(id) ?? -1;
   }
 
-  worker(position: number): WorkerView & { readonly state: WorkerLiveness } {
+  worker(position: number): WorkerView & { readonly state: WorkerLiveness; readonly models: readonly string[] } {
     const worker = this.workers[position];
     if (worker === undefined) throw new RangeError(`no worker at position ${position}`);
     return worker;

@@ -1,0 +1,131 @@
+import type { WorkerQueueState } from '@sched/core';
+import { FleetIndex, type FleetIndexOptions, type WorkerLiveness, type WorkerView } from '@sched/policies';
+
+/** A job this dispatcher routed and has not yet seen finish: where, and its expected work there. */
+interface InFlight {
+  position: number;
+  workMs: number;
+  at: number;
+}
+
+/** Entries older than this are dropped at a refresh (their completion message was missed). */
+const IN_FLIGHT_MAX_AGE_MS = 10 * 60_000;
+
+export interface TrackedWorker {
+  readonly view: WorkerView;
+  readonly state: WorkerLiveness;
+  readonly heartbeatAt: number;
+}
+
+/**
+ * The dispatcher's fleet view around the shared `FleetIndex`: re-read from
+ * Redis about once a second, and between reads adjusted by this dispatcher's
+ * own dispatches (+1 job, + its expected work) and completion messages (−1),
+ * so a decision never waits on Redis. Queued work (for `sed` and `cost`) is
+ * the sum of the expected service times of the jobs it routed there.
+ */
+export class FleetTracker {
+  readonly index: FleetIndex;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly heartbeats: number[] = [];
+
+  /**
+   * @param typicalServiceMs a worker's typical service time, for queued work this
+   * dispatcher did not route and the worker has not yet measured
+   */
+  constructor(
+    options: FleetIndexOptions,
+    private readonly typicalServiceMs: (cls: string, models: readonly string[]) => number,
+  ) {
+    this.index = new FleetIndex([], options);
+  }
+
+  /** Applies an authoritative read; returns true when some model gained its first live worker. */
+  apply(states: readonly WorkerQueueState[], now: number): boolean {
+    const servedBefore = this.servedModels();
+    const tracked = new Map<number, { count: number; workMs: number }>();
+    for (const [id, entry] of this.inFlight) {
+      if (now - entry.at > IN_FLIGHT_MAX_AGE_MS) {
+        this.inFlight.delete(id);
+        continue;
+      }
+      const t = tracked.get(entry.position) ?? { count: 0, workMs: 0 };
+      t.count++;
+      t.workMs += entry.workMs;
+      tracked.set(entry.position, t);
+    }
+    for (const s of states) {
+      const d = s.descriptor;
+      let position = this.index.indexOf(s.id);
+      if (d !== null) position = this.index.upsert({ id: s.id, class: d.class, slots: d.slots, models: d.models, costPerHour: d.costPerHour });
+      if (position === -1) continue; // dead before this dispatcher ever saw it alive: nothing to route to
+      this.index.setState(position, d === null ? 'dead' : d.state);
+      this.heartbeats[position] = d?.heartbeatAt ?? s.lastSeenAt;
+      const depth = s.waiting + s.active;
+      const t = tracked.get(position);
+      const serviceMs = d?.serviceMs;
+      const worker = this.index.worker(position);
+      const fallback = (): number => this.typicalServiceMs(worker.class, worker.models);
+      this.index.refresh(position, { depth, queuedWorkMs: queuedWork(depth, t, serviceMs, fallback), serviceMs });
+    }
+    for (const model of this.servedModels()) if (!servedBefore.has(model)) return true;
+    return false;
+  }
+
+  onDispatched(jobId: string, workerId: string, workMs: number, now: number): void {
+    const position = this.index.indexOf(workerId);
+    if (position === -1) return;
+    this.index.dispatched(position, workMs);
+    this.inFlight.set(jobId, { position, workMs, at: now });
+  }
+
+  /** A job finished (or went back to wait for a retry) on `workerId`. */
+  onFinished(jobId: string, workerId: string): void {
+    const entry = this.inFlight.get(jobId);
+    this.inFlight.delete(jobId);
+    const position = entry?.position ?? this.index.indexOf(workerId);
+    if (position !== -1) this.index.completed(position, entry?.workMs ?? 0);
+  }
+
+  /** A worker announced it is draining or leaving: stop routing to it before the next refresh. */
+  markUnavailable(workerId: string): void {
+    const position = this.index.indexOf(workerId);
+    if (position !== -1) this.index.setState(position, 'draining');
+  }
+
+  *workers(): Generator<TrackedWorker> {
+    for (let position = 0; position < this.index.size; position++) {
+      const view = this.index.worker(position);
+      yield { view, state: view.state, heartbeatAt: this.heartbeats[position] ?? 0 };
+    }
+  }
+
+  private servedModels(): Set<string> {
+    const models = new Set<string>();
+    for (let position = 0; position < this.index.size; position++) {
+      const worker = this.index.worker(position);
+      if (worker.state !== 'live') continue;
+      for (const model of worker.models) models.add(model);
+    }
+    return models;
+  }
+}
+
+/**
+ * Work queued on a worker. When Redis agrees with what this dispatcher tracked,
+ * the tracked sum is exact; when it differs (other dispatchers, a restart), the
+ * tracked mean per job is scaled to the real depth, or the worker's observed
+ * mean service time stands in.
+ */
+function queuedWork(
+  depth: number,
+  tracked: { count: number; workMs: number } | undefined,
+  serviceMs: Readonly<Record<string, number>> | undefined,
+  typical: () => number,
+): number {
+  if (depth === 0) return 0;
+  if (tracked !== undefined && tracked.count > 0) return (tracked.workMs / tracked.count) * depth;
+  const observed = Object.values(serviceMs ?? {});
+  const mean = observed.length > 0 ? observed.reduce((a, b) => a + b, 0) / observed.length : typical();
+  return depth * mean;
+}
