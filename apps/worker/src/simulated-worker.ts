@@ -21,6 +21,7 @@ import {
 } from '@sched/core';
 import { simulateOutput, type LatencyModel } from '@sched/exec';
 import type { WorkerMetrics } from '@sched/telemetry';
+import { BatchExecutor } from './batch-executor.js';
 import { ServiceStats } from './service-stats.js';
 
 export interface SimulatedWorkerDeps {
@@ -43,6 +44,8 @@ export class SimulatedWorker {
   private readonly log: Logger;
   private bullWorker: Worker<JobPayload, JobResult> | null = null;
   private connection: Redis | null = null;
+  /** Dynamic batching, when the fleet file gives this worker a maxBatch above 1. */
+  private readonly batches: BatchExecutor<Job<JobPayload, JobResult>> | null;
   private state: WorkerState = 'live';
   private busy = 0;
 
@@ -52,6 +55,24 @@ export class SimulatedWorker {
     this.log = deps.logger.child({ worker: spec.id });
     deps.metrics.slots.set({ worker: spec.id, class: spec.class }, spec.slots);
     deps.metrics.busySlots.set({ worker: spec.id, class: spec.class }, 0);
+    const maxBatch = spec.maxBatch ?? 1;
+    this.batches =
+      maxBatch > 1
+        ? new BatchExecutor({
+            cls: spec.class,
+            slots: spec.slots,
+            maxBatch,
+            maxQueueDelayMs: spec.maxQueueDelayMs ?? 0,
+            latency: deps.latency,
+            rng: deps.rng,
+            onStart: (jobs) => {
+              // One slot per batch; every job in it is now running.
+              this.markBusy(null, 1);
+              for (const job of jobs) this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
+            },
+            onFinish: () => this.markBusy(null, -1),
+          })
+        : null;
   }
 
   start(): void {
@@ -62,7 +83,8 @@ export class SimulatedWorker {
     const worker = new Worker<JobPayload, JobResult>(workerQueueName(this.spec.id), (job) => this.run(job), {
       connection: this.connection,
       prefix: config.KEY_PREFIX,
-      concurrency: this.spec.slots,
+      // With batching, enough jobs must be active at once to fill a batch per slot.
+      concurrency: this.spec.slots * (this.spec.maxBatch ?? 1),
       lockDuration: config.LOCK_DURATION_MS,
       stalledInterval: config.LOCK_DURATION_MS,
       skipVersionCheck: true,
@@ -85,7 +107,7 @@ export class SimulatedWorker {
       startedAt: this.startedAt,
       heartbeatAt: now,
       serviceMs: this.stats.snapshot(),
-      batchSize: 1,
+      batchSize: this.stats.batchSize,
       busy: this.busy,
       costPerHour: this.spec.costPerHour ?? 0,
     };
@@ -122,23 +144,39 @@ export class SimulatedWorker {
   private async run(job: Job<JobPayload, JobResult>): Promise<JobResult> {
     const { latency, rng } = this.deps;
     const payload = job.data;
-    this.busy++;
-    this.deps.metrics.busySlots.inc({ worker: this.spec.id, class: this.spec.class });
-    this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
+    if (this.batches !== null) {
+      const { serviceMs, batchSize } = await this.batches.run(job, payload.model, payload.size);
+      this.stats.recordBatch(batchSize);
+      return this.finishRun(job, serviceMs / batchSize);
+    }
+    this.markBusy(job, 1);
     try {
-      const serviceMs = latency.sampleMs(payload.model, this.spec.class, rng);
+      const serviceMs = latency.sampleMs(payload.model, this.spec.class, rng, payload.size);
       // The simulated execution spans processedOn → finish, as a real one would; the time BullMQ
       // took to hand the job over since processedOn is part of it, not added on top.
       await sleep(Math.max(0, serviceMs - (Date.now() - (job.processedOn ?? Date.now()))));
-      if (this.spec.failureRate !== undefined && rng() < this.spec.failureRate) {
-        throw new Error(encodeJobError({ code: 'execution_failed', message: `simulated failure on ${this.spec.id}` }));
-      }
-      this.stats.record(payload.model, serviceMs);
-      return { model: payload.model, worker: this.spec.id, class: this.spec.class, output: simulateOutput(payload.model, payload.input) };
+      this.stats.recordBatch(1);
+      return this.finishRun(job, serviceMs);
     } finally {
-      this.busy--;
-      this.deps.metrics.busySlots.dec({ worker: this.spec.id, class: this.spec.class });
+      this.markBusy(job, -1);
     }
+  }
+
+  /** Failure injection and the result, once the (simulated) execution is over. */
+  private finishRun(job: Job<JobPayload, JobResult>, perJobServiceMs: number): JobResult {
+    const payload = job.data;
+    if (this.spec.failureRate !== undefined && this.deps.rng() < this.spec.failureRate) {
+      throw new Error(encodeJobError({ code: 'execution_failed', message: `simulated failure on ${this.spec.id}` }));
+    }
+    this.stats.record(payload.model, perJobServiceMs);
+    return { model: payload.model, worker: this.spec.id, class: this.spec.class, output: simulateOutput(payload.model, payload.input) };
+  }
+
+  /** A slot starts (+1) or stops (−1) executing; starting publishes `running`. */
+  private markBusy(job: Job<JobPayload, JobResult> | null, delta: 1 | -1): void {
+    this.busy += delta;
+    this.deps.metrics.busySlots.inc({ worker: this.spec.id, class: this.spec.class }, delta);
+    if (job !== null) this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
   }
 
   private onCompleted(job: Job<JobPayload, JobResult>, _result: JobResult): void {
