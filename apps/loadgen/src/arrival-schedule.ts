@@ -37,3 +37,9 @@ export function poissonSchedule(ratePerS: number, durationS: number, rng: Rng): 
   }
   return Object.freeze({ offsetsMs: Object.freeze(offsetsMs), onLag: 'catch-up' });
 }
+
+/** A recorded trace's arrival times (ms from its first arrival), compressed by `speed`. */
+export function traceSchedule(arrivalsMs: readonly number[], speed: number): ArrivalSchedule {
+  const first = arrivalsMs[0] ?? 0;
+  return Object.freeze({ offsetsMs: Object.freeze(arrivalsMs.map((t) => (t - first) / speed)), onLag: 'catch-up' });
+}

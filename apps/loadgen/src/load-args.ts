@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { PRIORITIES, type Priority } from '@sched/core';
 import { parseModelMix, type ModelShare } from './model-mix.js';
 
-export const MODES = ['burst', 'open'] as const;
+export const MODES = ['burst', 'open', 'replay'] as const;
 export type LoadMode = (typeof MODES)[number];
 
 /** Everything a run needs, validated and defaulted. */
@@ -20,6 +20,12 @@ export interface LoadArgs {
   readonly durationS: number;
   readonly seed: number;
   readonly timeoutS: number;
+  /** replay: the trace file (JSONL, or the Azure CSV whose rows all get `--model`). */
+  readonly trace: string | undefined;
+  /** replay: time compression, 20 = twenty times faster than recorded. */
+  readonly speed: number;
+  /** replay: at most this many rows. */
+  readonly limit: number | undefined;
 }
 
 export const USAGE = `usage: npm run load -- <burst|open> [flags]
@@ -27,6 +33,7 @@ export const USAGE = `usage: npm run load -- <burst|open> [flags]
 modes
   burst                    --count jobs, --spacing-ms apart, at most --max-outstanding in flight
   open                     Poisson arrivals at --rate jobs/s for --duration s
+  replay                   the arrivals and job sizes of --trace, --speed times faster
 
 flags
   --url <url>              API base URL (default: $API_URL or http://127.0.0.1:8080)
@@ -47,6 +54,12 @@ burst
 open
   --rate <jobs/s>          mean arrival rate (default: 50)
   --duration <s>           length of the arrival window (default: 10)
+
+replay
+  --trace <file>           JSONL {"t": ms, "model", "size"?: {inputTokens, outputTokens}} per line,
+                           or the Azure LLM trace CSV (every row becomes a job of --model)
+  --speed <x>              replay x times faster than recorded (default: 1)
+  --limit <n>              only the first n rows
 `;
 
 /** A bad command line: the flag and what was expected, as one line. */
@@ -75,9 +88,20 @@ const OPTIONS = {
   'spacing-ms': { type: 'string' },
   rate: { type: 'string' },
   duration: { type: 'string' },
+  trace: { type: 'string' },
+  speed: { type: 'string' },
+  limit: { type: 'string' },
 } as const;
 
-const MODE_ONLY: Readonly<Record<string, LoadMode>> = { count: 'burst', 'spacing-ms': 'burst', rate: 'open', duration: 'open' };
+const MODE_ONLY: Readonly<Record<string, LoadMode>> = {
+  count: 'burst',
+  'spacing-ms': 'burst',
+  rate: 'open',
+  duration: 'open',
+  trace: 'replay',
+  speed: 'replay',
+  limit: 'replay',
+};
 
 type Check = 'positive-int' | 'non-negative-int' | 'positive' | 'non-negative';
 const EXPECTED: Readonly<Record<Check, string>> = {
@@ -170,6 +194,9 @@ export function parseLoadArgs(
     throw new LoadArgsError('--priority', `expected one of ${PRIORITIES.join(', ')}, got "${priority}"`);
   }
 
+  if (loadMode === 'replay' && values.trace === undefined) throw new LoadArgsError('--trace', 'replay needs a trace file');
+  if (loadMode === 'replay' && values.mix !== undefined) throw new LoadArgsError('--mix', 'replay takes the model from the trace (or --model for a CSV)');
+
   return Object.freeze({
     mode: loadMode,
     url,
@@ -184,5 +211,8 @@ export function parseLoadArgs(
     durationS: numberFlag('duration', values.duration, 10, 'positive'),
     seed: numberFlag('seed', values.seed, 1, 'non-negative-int'),
     timeoutS: numberFlag('timeout-s', values['timeout-s'], 60, 'positive'),
+    trace: values.trace,
+    speed: numberFlag('speed', values.speed, 1, 'positive'),
+    limit: values.limit === undefined ? undefined : numberFlag('limit', values.limit, 0, 'positive-int'),
   });
 }

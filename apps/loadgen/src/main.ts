@@ -1,6 +1,8 @@
 import { createClient } from '@sched/client';
 import { seededRng } from '@sched/core';
-import { burstSchedule, poissonSchedule } from './arrival-schedule.js';
+import { readFileSync } from 'node:fs';
+import { TraceError, parseAzureCsvTrace, parseJsonlTrace, type TraceArrival } from '@sched/exec';
+import { burstSchedule, poissonSchedule, traceSchedule, type ArrivalSchedule } from './arrival-schedule.js';
 import { LoadArgsError, parseLoadArgs, USAGE, type LoadArgs } from './load-args.js';
 import { buildLoadReport, formatLoadReport } from './load-report.js';
 import { runLoad } from './load-runner.js';
@@ -8,11 +10,14 @@ import { modelPicker } from './model-mix.js';
 import { createProgressDisplay } from './progress-bar.js';
 
 async function run(args: LoadArgs): Promise<number> {
+  const trace = args.mode === 'replay' ? readTrace(args) : [];
   // Arrivals and the model mix draw from separate streams, so changing --mix leaves the arrival times alone.
-  const schedule =
+  const schedule: ArrivalSchedule =
     args.mode === 'burst'
       ? burstSchedule(args.count, args.spacingMs)
-      : poissonSchedule(args.ratePerS, args.durationS, seededRng(args.seed));
+      : args.mode === 'open'
+        ? poissonSchedule(args.ratePerS, args.durationS, seededRng(args.seed))
+        : traceSchedule(trace.map((row) => row.t), args.speed);
   const pickModel = modelPicker(args.mix, seededRng(args.seed + 1));
   const client = createClient({ baseUrl: args.url, apiKey: args.apiKey });
   const progress = createProgressDisplay(args.mode, schedule.offsetsMs.length, !args.json && process.stderr.isTTY);
@@ -31,11 +36,15 @@ async function run(args: LoadArgs): Promise<number> {
         schedule,
         maxOutstanding: args.maxOutstanding,
         timeoutS: args.timeoutS,
-        requestFor: (index) => ({
-          model: pickModel(),
-          input: { seq: index },
-          ...(args.priority === undefined ? {} : { priority: args.priority }),
-        }),
+        requestFor: (index) => {
+          const row = trace[index];
+          return {
+            model: row?.model ?? pickModel(),
+            input: { seq: index },
+            ...(row?.size === undefined ? {} : { size: row.size }),
+            ...(args.priority === undefined ? {} : { priority: args.priority }),
+          };
+        },
       },
       { target: client, signal: controller.signal, onProgress: (p) => progress.update(p) },
     );
@@ -52,6 +61,20 @@ async function run(args: LoadArgs): Promise<number> {
   }
 }
 
+/** The trace's rows (CSV rows all become jobs of --model), cut to --limit. */
+function readTrace(args: LoadArgs): TraceArrival[] {
+  const path = args.trace ?? '';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new LoadArgsError('--trace', `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const model = args.mix[0]?.model ?? 'default';
+  const rows = path.endsWith('.csv') ? parseAzureCsvTrace(text, model, path) : parseJsonlTrace(text, path);
+  return args.limit === undefined ? rows : rows.slice(0, args.limit);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let args: LoadArgs | 'help';
   try {
@@ -65,7 +88,13 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  return run(args);
+  try {
+    return await run(args);
+  } catch (error) {
+    if (!(error instanceof LoadArgsError) && !(error instanceof TraceError)) throw error;
+    process.stderr.write(`loadgen: ${error.message}\n`);
+    return 2;
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));
