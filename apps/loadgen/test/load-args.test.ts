@@ -58,8 +58,8 @@ describe('parseLoadArgs', () => {
   });
 
   it.each([
-    [[], 'mode: expected one of burst, open (see --help)'],
-    [['closed'], 'mode: expected one of burst, open, got "closed"'],
+    [[], 'mode: expected one of burst, open, replay (see --help)'],
+    [['closed'], 'mode: expected one of burst, open, replay, got "closed"'],
     [['burst', 'extra'], 'arguments: unexpected "extra" after the mode'],
     [['burst', '--frobnicate'], '--frobnicate: unknown flag (see --help)'],
     [['burst', '--count'], '--count: expected a value'],
