@@ -21,7 +21,7 @@ let cluster: LocalCluster;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
+  cluster = await startLocalCluster(testConfig(redis.url, { SCHED_POLICY: 'greedy-gpu' }), { fleet });
 });
 afterAll(async () => {
   await cluster?.close();

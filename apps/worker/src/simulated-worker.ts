@@ -55,6 +55,7 @@ export class SimulatedWorker {
     this.log = deps.logger.child({ worker: spec.id });
     deps.metrics.slots.set({ worker: spec.id, class: spec.class }, spec.slots);
     deps.metrics.busySlots.set({ worker: spec.id, class: spec.class }, 0);
+    deps.metrics.jobCost.inc({ class: spec.class, worker: spec.id }, 0);
     const maxBatch = spec.maxBatch ?? 1;
     this.batches =
       maxBatch > 1
@@ -169,6 +170,9 @@ export class SimulatedWorker {
       throw new Error(encodeJobError({ code: 'execution_failed', message: `simulated failure on ${this.spec.id}` }));
     }
     this.stats.record(payload.model, perJobServiceMs);
+    // Billed by busy time, as on per-second cloud billing: a job costs its share of the execution.
+    const price = this.spec.costPerHour ?? 0;
+    if (price > 0) this.deps.metrics.jobCost.inc({ class: this.spec.class, worker: this.spec.id }, (perJobServiceMs / 3_600_000) * price);
     return { model: payload.model, worker: this.spec.id, class: this.spec.class, output: simulateOutput(payload.model, payload.input) };
   }
 

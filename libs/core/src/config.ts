@@ -30,7 +30,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.split(',').map((id) => id.trim()).filter(Boolean))),
-  SCHED_POLICY: z.enum(POLICY_NAMES, { error: `expected one of ${POLICY_NAMES.join(', ')}` }).default('greedy-gpu'),
+  SCHED_POLICY: z.enum(POLICY_NAMES, { error: `expected one of ${POLICY_NAMES.join(', ')}` }).default('sed'),
   HEARTBEAT_MS: positiveInt.default(1000),
   FLEET_REFRESH_MS: positiveInt.default(1000),
   RESULT_TTL_S: positiveInt.default(3600),

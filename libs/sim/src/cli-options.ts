@@ -22,6 +22,7 @@ export const USAGE = `usage: npm run sim -- [options]
   --batch C:B:D          batching for class C: maxBatch B, maxQueueDelayMs D (repeatable; B=1 turns it off)
   --refresh-ms T         dispatcher view refresh interval (default 1000)
   --completion-lag-ms T  delay before the view hears of a completion (default 0)
+  --overhead-ms T        fixed live-pipeline cost added to every latency (default 0; ~10 measured live)
   --seed N               (default 1)
   --sweep                loads ${SWEEP_LOADS.join(', ')}; writes an SVG of p99 vs load
   --svg F                where --sweep writes its chart (default sim-sweep.svg)
@@ -44,6 +45,7 @@ export interface CliOptions {
   readonly batchingByClass: Readonly<Record<string, BatcherOptions>> | undefined;
   readonly refreshMs: number;
   readonly completionLagMs: number;
+  readonly pipelineOverheadMs: number;
   readonly seed: number;
   readonly sweep: boolean;
   readonly svg: string;
@@ -116,6 +118,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         batch: { type: 'string', multiple: true, default: [] },
         'refresh-ms': { type: 'string', default: '1000' },
         'completion-lag-ms': { type: 'string', default: '0' },
+        'overhead-ms': { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
         sweep: { type: 'boolean', default: false },
         svg: { type: 'string', default: 'sim-sweep.svg' },
@@ -154,6 +157,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     batchingByClass: parseBatching(v.batch),
     refreshMs: positive('refresh-ms', v['refresh-ms']) as number,
     completionLagMs: nonNegative('completion-lag-ms', v['completion-lag-ms'], 0),
+    pipelineOverheadMs: nonNegative('overhead-ms', v['overhead-ms'], 0),
     seed,
     sweep: v.sweep,
     svg: v.svg,

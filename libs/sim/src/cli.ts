@@ -68,6 +68,7 @@ function runAll(options: CliOptions, fleet: Fleet, trace: TraceArrival[] | undef
         policyOptions: options.sloMs === undefined ? {} : { sloMs: options.sloMs },
         refreshMs: options.refreshMs,
         completionLagMs: options.completionLagMs,
+        pipelineOverheadMs: options.pipelineOverheadMs,
         batchingByClass: options.batchingByClass,
         onProgress: bar === null ? undefined : (arrived) => bar.update(base + arrived, { policy }),
       });

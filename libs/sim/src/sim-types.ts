@@ -23,6 +23,14 @@ export interface SimScenario {
    * @defaultValue 0
    */
   readonly completionLagMs?: number;
+  /**
+   * A fixed cost added to every job's latency: what the live pipeline spends outside
+   * queueing and execution (HTTP submit, the ingress hop, worker pick-up, result
+   * delivery; about 10 ms on the 2-core benchmark machine, see BENCHMARKS.md).
+   * Constant per job, so it shifts latencies without changing the queueing dynamics.
+   * @defaultValue 0
+   */
+  readonly pipelineOverheadMs?: number;
   /** Batching per class, replacing the fleet file's `maxBatch`/`maxQueueDelayMs` for that class. */
   readonly batchingByClass?: Readonly<Record<string, BatcherOptions>>;
   /** Called every 65,536 arrivals and at the end. */

@@ -296,11 +296,12 @@ class Simulation {
     let done = 0;
     let waitSum = 0;
     const latencies = new Float64Array(this.total - this.unroutable);
+    const overheadMs = this.scenario.pipelineOverheadMs ?? 0;
     for (let job = 0; job < this.total; job++) {
       const finished = this.finishedAt[job] as number;
       if (finished < 0) continue;
       const arrived = this.arrivedAt[job] as number;
-      latencies[done++] = finished - arrived;
+      latencies[done++] = finished - arrived + overheadMs;
       waitSum += (this.startedAt[job] as number) - arrived;
     }
     const duration = this.lastFinish;

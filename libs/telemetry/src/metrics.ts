@@ -88,6 +88,12 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['model', 'class', 'worker', 'outcome'] as const,
       registers: [registry],
     }),
+    jobCost: new Counter({
+      name: 'sched_job_cost_total',
+      help: 'Cost of busy time (service time × the worker\'s costPerHour), in the fleet file\'s currency. Cost per 1,000 jobs = 1000 × rate(this) / rate(sched_jobs_completed_total).',
+      labelNames: ['class', 'worker'] as const,
+      registers: [registry],
+    }),
     slots: new Gauge({
       name: 'sched_worker_slots',
       help: 'Concurrent execution slots per worker.',

@@ -1,0 +1,99 @@
+/**
+ * The same scenario live (embedded redis-server + api + dispatcher + workers, driven by
+ * the load client in its own process) and in the simulator: the same fleet, the same
+ * Poisson arrivals (written once as a trace and replayed by both), the same policy code.
+ *
+ *   npx tsx --conditions=@sched/source bench/live-vs-sim.ts [--fleet heterogeneous] [--jobs 600]
+ *       [--loads 0.5,0.8] [--policies greedy-gpu,sed,jsq,p2c] [--seed 1] [--overhead-ms 10]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalCluster } from '@sched/cluster';
+import { RedisServer, bundledFleetPath, loadConfig, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
+import { LatencyModel, type TraceArrival } from '@sched/exec';
+import { buildArrivals, simulate } from '@sched/sim';
+
+const { values } = parseArgs({
+  options: {
+    fleet: { type: 'string', default: 'heterogeneous' },
+    jobs: { type: 'string', default: '600' },
+    loads: { type: 'string', default: '0.5,0.8' },
+    policies: { type: 'string', default: 'greedy-gpu,sed,jsq,p2c' },
+    seed: { type: 'string', default: '1' },
+    'overhead-ms': { type: 'string', default: '10' },
+  },
+});
+const fleetName = values.fleet as 'default' | 'prototype' | 'heterogeneous';
+const fleetPath = bundledFleetPath(fleetName);
+const fleet = loadFleetFile(fleetPath);
+const latency = new LatencyModel(fleet.models);
+const jobs = Number(values.jobs);
+const seed = Number(values.seed);
+const overheadMs = Number(values['overhead-ms']);
+const dir = mkdtempSync(join(tmpdir(), 'live-vs-sim-'));
+
+/** Poisson arrivals of model `default` at `load` × capacity, as a trace both sides replay. */
+function arrivalsFor(load: number): TraceArrival[] {
+  const { capacityPerS } = buildArrivals(fleet, latency, { load, jobs });
+  const rng = seededRng(seed);
+  const meanGapMs = 1000 / (load * capacityPerS);
+  const out: TraceArrival[] = [];
+  let t = 0;
+  for (let i = 0; i < jobs; i++) {
+    t += -Math.log(1 - rng()) * meanGapMs;
+    out.push({ t: Math.round(t * 1000) / 1000, model: 'default' });
+  }
+  return out;
+}
+
+async function live(policy: PolicyName, tracePath: string): Promise<{ p50: number; p99: number; completed: number }> {
+  const redis = await RedisServer.start({ appendOnly: false });
+  const config = loadConfig({
+    REDIS_URL: redis.url,
+    FLEET_FILE: fleetPath,
+    SCHED_POLICY: policy,
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    DISPATCHER_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+  });
+  const cluster = await startLocalCluster(config);
+  await new Promise((r) => setTimeout(r, 1500));
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('npm', ['run', '--silent', 'load', '--', 'replay', '--trace', tracePath, '--url', cluster.apiUrl, '--json'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`load client exited ${code}`))));
+    });
+    const report = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { completed: number; latencyMs: { p50: number; p99: number } };
+    return { p50: report.latencyMs.p50, p99: report.latencyMs.p99, completed: report.completed };
+  } finally {
+    await cluster.close();
+    await redis.destroy();
+  }
+}
+
+const pct = (a: number, b: number): string => `${(((a - b) / b) * 100).toFixed(0)} %`;
+console.log(`fleet ${fleetName}, ${jobs} Poisson jobs per run, seed ${seed}, simulated pipeline overhead ${overheadMs} ms\n`);
+console.log('| load | policy | live p50 | sim p50 | Δ p50 | live p99 | sim p99 | Δ p99 |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+for (const load of values.loads.split(',').map(Number)) {
+  const arrivals = arrivalsFor(load);
+  const tracePath = join(dir, `load-${load}.jsonl`);
+  writeFileSync(tracePath, arrivals.map((a) => JSON.stringify(a)).join('\n'));
+  for (const policy of values.policies.split(',') as PolicyName[]) {
+    const sim = simulate({ fleet, policy, seed, arrivals: { kind: 'trace', arrivals, speed: 1 }, pipelineOverheadMs: overheadMs });
+    const l = await live(policy, tracePath);
+    console.log(
+      `| ${load} | ${policy} | ${l.p50.toFixed(1)} | ${sim.p50Ms.toFixed(1)} | ${pct(l.p50, sim.p50Ms)} | ${l.p99.toFixed(1)} | ${sim.p99Ms.toFixed(1)} | ${pct(l.p99, sim.p99Ms)} |`,
+    );
+  }
+}
+rmSync(dir, { recursive: true, force: true });
