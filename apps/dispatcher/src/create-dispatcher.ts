@@ -25,6 +25,7 @@ import { createPolicy, expectedServiceMs } from '@sched/policies';
 import { LatencyModel } from '@sched/exec';
 import { createDispatcherMetrics, createRegistry, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
+import { DeadWorkerRecovery } from './dead-worker-recovery.js';
 import { FleetTracker } from './fleet-tracker.js';
 import { LatencySampler } from './latency-sampler.js';
 
@@ -93,9 +94,12 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     });
   };
 
+  const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, workerQueue, publish, logger });
   const refreshFleet = async (): Promise<void> => {
     const states = await readFleetState(redis, keys);
-    const gained = fleet.apply(states, Date.now());
+    const now = Date.now();
+    const gained = fleet.apply(states, now);
+    recovery.check(states, now);
     updateFleetMetrics();
     // A model that had no worker now has one: parked jobs need not wait for their next re-check.
     if (gained) await ingress.promoteJobs();

@@ -41,6 +41,7 @@ export const configSchema = z.object({
   LOCK_DURATION_MS: positiveInt.default(5000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   DISPATCH_CONCURRENCY: positiveInt.default(64),
+  DEAD_WORKER_GRACE_MS: positiveInt.default(15_000),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   REDIS_TIMEOUT_MS: positiveInt.default(1000),
   LATENCY_SLO_MS: z

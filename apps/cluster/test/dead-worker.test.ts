@@ -1,0 +1,73 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFleetFile, type Config } from '@sched/core';
+import { createApi, type Api } from '@sched/api';
+import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
+import { RedisServer, spawnApp, testConfig, waitFor, type SpawnedApp } from '@sched/testkit';
+import { createWorkerHost, type WorkerHost } from '@sched/worker';
+import { readJob, submitJob, until } from './support.js';
+
+const fleetFile = join(tmpdir(), `sched-dead-worker-${process.pid}.json`);
+writeFileSync(
+  fleetFile,
+  JSON.stringify({
+    models: { default: { gpu: { p50Ms: 1500, p99Ms: 1500 } } },
+    workers: [
+      { id: 'gpu-0', class: 'gpu', slots: 2 },
+      { id: 'gpu-1', class: 'gpu', slots: 4 },
+    ],
+  }),
+);
+
+let redis: RedisServer;
+let config: Config;
+let api: Api;
+let dispatcher: Dispatcher;
+let survivor: WorkerHost | undefined;
+let doomed: SpawnedApp | undefined;
+let base: string;
+
+beforeAll(async () => {
+  redis = await RedisServer.start({ appendOnly: false });
+  config = testConfig(redis.url, { FLEET_FILE: fleetFile, LOCK_DURATION_MS: '1000', DEAD_WORKER_GRACE_MS: '1500' });
+  dispatcher = await createDispatcher(config, { serveMetrics: false });
+  api = await createApi(config);
+  base = `http://127.0.0.1:${await api.listen()}`;
+});
+afterAll(async () => {
+  doomed?.child.kill('SIGKILL');
+  await survivor?.close();
+  await api?.close();
+  await dispatcher?.close();
+  await redis?.destroy();
+});
+
+describe('a worker that dies and never comes back', () => {
+  it('has its running and waiting jobs routed again to a live worker', async () => {
+    doomed = spawnApp('worker', {
+      REDIS_URL: config.REDIS_URL,
+      KEY_PREFIX: config.KEY_PREFIX,
+      FLEET_FILE: fleetFile,
+      WORKER_IDS: 'gpu-0',
+      WORKER_METRICS_PORT: '0',
+      HEARTBEAT_MS: '200',
+      LOCK_DURATION_MS: '1000',
+    });
+    await waitFor(() => doomed?.output().includes('worker host started') === true, 15_000, 'gpu-0 to start');
+    const ids = await Promise.all([1, 2, 3].map((i) => submitJob(base, { model: 'default', input: i })));
+    await until(base, ids[0] ?? '', 'running', 5000);
+    for (const id of ids) expect((await readJob(base, id)).worker?.id).toBe('gpu-0');
+
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    survivor = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-1'] }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
+
+    for (const id of ids) {
+      const view = await readJob(base, id, 20);
+      expect(view.status).toBe('completed');
+      expect(view.worker?.id).toBe('gpu-1');
+    }
+  });
+});
