@@ -1,6 +1,7 @@
 /**
  * The same scenario live (embedded redis-server + api + dispatcher + workers, driven by
- * the load client in its own process) and in the simulator: the same fleet, the same
+ * the load client in its own process) and in the simulator. Policy `shared-queue` is the
+ * plain-BullMQ baseline (bench/shared-queue-baseline.ts) live, and its model in the simulator: the same fleet, the same
  * Poisson arrivals (written once as a trace and replayed by both), the same policy code.
  *
  *   npx tsx --conditions=@sched/source bench/live-vs-sim.ts [--fleet heterogeneous] [--jobs 600]
@@ -14,14 +15,15 @@ import { parseArgs } from 'node:util';
 import { startLocalCluster } from '@sched/cluster';
 import { RedisServer, bundledFleetPath, loadConfig, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
 import { LatencyModel, type TraceArrival } from '@sched/exec';
-import { buildArrivals, simulate } from '@sched/sim';
+import { buildArrivals, simulate, type SimPolicyName } from '@sched/sim';
+import { runSharedQueueLive } from './shared-queue-baseline.js';
 
 const { values } = parseArgs({
   options: {
     fleet: { type: 'string', default: 'heterogeneous' },
     jobs: { type: 'string', default: '600' },
     loads: { type: 'string', default: '0.5,0.8' },
-    policies: { type: 'string', default: 'greedy-gpu,sed,jsq,p2c' },
+    policies: { type: 'string', default: 'greedy-gpu,sed,jsq,p2c,shared-queue' },
     seed: { type: 'string', default: '1' },
     'overhead-ms': { type: 'string', default: '10' },
   },
@@ -49,7 +51,7 @@ function arrivalsFor(load: number): TraceArrival[] {
   return out;
 }
 
-async function live(policy: PolicyName, tracePath: string): Promise<{ p50: number; p99: number; completed: number }> {
+async function live(policy: PolicyName, tracePath: string): Promise<{ p50: number; p99: number; mean: number; completed: number }> {
   const redis = await RedisServer.start({ appendOnly: false });
   const config = loadConfig({
     REDIS_URL: redis.url,
@@ -72,27 +74,40 @@ async function live(policy: PolicyName, tracePath: string): Promise<{ p50: numbe
       child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`load client exited ${code}`))));
     });
-    const report = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { completed: number; latencyMs: { p50: number; p99: number } };
-    return { p50: report.latencyMs.p50, p99: report.latencyMs.p99, completed: report.completed };
+    const report = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { completed: number; latencyMs: { p50: number; p99: number; mean: number } };
+    return { ...report.latencyMs, completed: report.completed };
   } finally {
     await cluster.close();
     await redis.destroy();
   }
 }
 
+function summarise(latencies: number[]): { p50: number; p99: number; mean: number; completed: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return { p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, completed: sorted.length };
+}
+
 const pct = (a: number, b: number): string => `${(((a - b) / b) * 100).toFixed(0)} %`;
 console.log(`fleet ${fleetName}, ${jobs} Poisson jobs per run, seed ${seed}, simulated pipeline overhead ${overheadMs} ms\n`);
-console.log('| load | policy | live p50 | sim p50 | Δ p50 | live p99 | sim p99 | Δ p99 |');
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+console.log('| load | policy | live p50 | sim p50 | Δ p50 | live mean | sim mean | live p99 | sim p99 | Δ p99 | live done |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const load of values.loads.split(',').map(Number)) {
   const arrivals = arrivalsFor(load);
   const tracePath = join(dir, `load-${load}.jsonl`);
   writeFileSync(tracePath, arrivals.map((a) => JSON.stringify(a)).join('\n'));
-  for (const policy of values.policies.split(',') as PolicyName[]) {
-    const sim = simulate({ fleet, policy, seed, arrivals: { kind: 'trace', arrivals, speed: 1 }, pipelineOverheadMs: overheadMs });
-    const l = await live(policy, tracePath);
+  for (const policy of values.policies.split(',') as SimPolicyName[]) {
+    // The plain-BullMQ baseline has no HTTP hop or dispatcher, so it is simulated without the pipeline overhead.
+    const sim = simulate({
+      fleet,
+      policy,
+      seed,
+      arrivals: { kind: 'trace', arrivals, speed: 1 },
+      pipelineOverheadMs: policy === 'shared-queue' ? 0 : overheadMs,
+    });
+    const l = policy === 'shared-queue' ? summarise(await runSharedQueueLive(fleet, arrivals, seed)) : await live(policy, tracePath);
     console.log(
-      `| ${load} | ${policy} | ${l.p50.toFixed(1)} | ${sim.p50Ms.toFixed(1)} | ${pct(l.p50, sim.p50Ms)} | ${l.p99.toFixed(1)} | ${sim.p99Ms.toFixed(1)} | ${pct(l.p99, sim.p99Ms)} |`,
+      `| ${load} | ${policy} | ${l.p50.toFixed(1)} | ${sim.p50Ms.toFixed(1)} | ${pct(l.p50, sim.p50Ms)} | ${l.mean.toFixed(1)} | ${sim.meanMs.toFixed(1)} | ${l.p99.toFixed(1)} | ${sim.p99Ms.toFixed(1)} | ${pct(l.p99, sim.p99Ms)} | ${l.completed}/${jobs} |`,
     );
   }
 }

@@ -14,7 +14,7 @@ import {
   type Fleet,
   type Logger,
 } from '@sched/core';
-import { createApiMetrics, createRegistry } from '@sched/telemetry';
+import { createApiMetrics, createRegistry, mergeExpositions } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { fleetRoutes } from './fleet-routes.js';
 import { jobRoutes } from './job-routes.js';
@@ -96,7 +96,9 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   app
     .route('/metrics')
     .get(async (_req, res) => {
-      res.type(registry.contentType).send(await registry.metrics());
+      // The ingress queue's counts from BullMQ's own exporter (the dispatcher exports the worker queues).
+      const queueText = store.connected ? mergeExpositions([await store.ingressMetrics()]) : '';
+      res.type(registry.contentType).send((await registry.metrics()) + queueText);
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
   app.use(jobRoutes({ config, fleet, store, hub, metrics }));

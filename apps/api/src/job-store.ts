@@ -86,6 +86,11 @@ export class JobStore {
     return deriveJobView({ id, ingress, route, workerJob, locked, workerClass: route === null ? undefined : this.classOf(route) });
   }
 
+  /** BullMQ's Prometheus export of the ingress queue. */
+  async ingressMetrics(): Promise<string> {
+    return this.guard(() => this.ingress.exportPrometheusMetrics());
+  }
+
   async ping(): Promise<void> {
     await this.guard(() => this.redis.ping());
   }

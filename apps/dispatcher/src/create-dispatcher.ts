@@ -23,7 +23,7 @@ import {
 } from '@sched/core';
 import { createPolicy, expectedServiceMs } from '@sched/policies';
 import { LatencyModel } from '@sched/exec';
-import { createDispatcherMetrics, createRegistry, startMetricsServer } from '@sched/telemetry';
+import { createDispatcherMetrics, createRegistry, mergeExpositions, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { DeadWorkerRecovery } from './dead-worker-recovery.js';
 import { FleetTracker } from './fleet-tracker.js';
@@ -205,7 +205,13 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   });
   consumer.on('error', (error) => logger.warn({ err: error.message }, 'ingress consumer error'));
 
-  const metricsServer = options.serveMetrics === false ? null : await startMetricsServer(registry, config.DISPATCHER_METRICS_PORT);
+  // Queue counts come from BullMQ's own exporter: ingress and every worker queue this dispatcher knows.
+  const queueMetrics = async (): Promise<string> => {
+    for (const { view } of fleet.workers()) workerQueue(view.id);
+    return mergeExpositions(await Promise.all([ingress, ...workerQueues.values()].map((q) => q.exportPrometheusMetrics())));
+  };
+  const metricsServer =
+    options.serveMetrics === false ? null : await startMetricsServer(registry, config.DISPATCHER_METRICS_PORT, '0.0.0.0', queueMetrics);
   logger.info({ policy: policyName, metricsPort: metricsServer?.port }, 'dispatcher started');
 
   let closing: Promise<void> | null = null;

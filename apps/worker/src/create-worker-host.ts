@@ -6,14 +6,16 @@ import {
   keySpace,
   loadFleetFile,
   seededRng,
+  workerQueueName,
   type Config,
   type Fleet,
   type FleetMessage,
   type Logger,
   type Rng,
 } from '@sched/core';
+import { Queue } from 'bullmq';
 import { LatencyModel } from '@sched/exec';
-import { createRegistry, createWorkerMetrics, startMetricsServer } from '@sched/telemetry';
+import { createRegistry, createWorkerMetrics, mergeExpositions, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { SimulatedWorker } from './simulated-worker.js';
 
@@ -76,7 +78,11 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     heartbeat().catch((error: unknown) => logger.warn({ err: String(error) }, 'heartbeat failed'));
   }, config.HEARTBEAT_MS);
 
-  const metricsServer = options.serveMetrics === false ? null : await startMetricsServer(registry, config.WORKER_METRICS_PORT);
+  // Each worker's own queue counts, from BullMQ's exporter, one family for the process.
+  const queues = workers.map((w) => new Queue(workerQueueName(w.spec.id), { connection: publisher, prefix: config.KEY_PREFIX, skipVersionCheck: true }));
+  const queueMetrics = async (): Promise<string> => mergeExpositions(await Promise.all(queues.map((q) => q.exportPrometheusMetrics())));
+  const metricsServer =
+    options.serveMetrics === false ? null : await startMetricsServer(registry, config.WORKER_METRICS_PORT, '0.0.0.0', queueMetrics);
   logger.info({ workers: workers.map((w) => w.spec.id), metricsPort: metricsServer?.port }, 'worker host started');
 
   let closing: Promise<void> | null = null;
@@ -91,6 +97,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     for (const worker of workers) pipeline.del(keys.workerDescriptor(worker.spec.id));
     await pipeline.exec().catch(() => undefined);
     await announce('left').catch(() => undefined);
+    await Promise.all(queues.map((q) => q.close()));
     await closeRedis(publisher);
     if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));
     logger.info('worker host stopped');

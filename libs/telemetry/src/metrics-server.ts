@@ -2,18 +2,26 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** A bare `/metrics` endpoint for processes without an HTTP app of their own. */
-export async function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+/**
+ * A bare `/metrics` endpoint for processes without an HTTP app of their own.
+ * `extra` appends more exposition text (BullMQ's queue counts) after the registry's.
+ */
+export async function startMetricsServer(
+  registry: Registry,
+  port: number,
+  host = '0.0.0.0',
+  extra?: () => Promise<string>,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'application/problem+json' });
       res.end(JSON.stringify({ type: 'urn:sched:problem:route_not_found', title: 'No such route', status: 404, detail: 'only /metrics is served here', code: 'route_not_found' }));
       return;
     }
-    registry.metrics().then(
-      (text) => {
+    Promise.all([registry.metrics(), extra?.() ?? Promise.resolve('')]).then(
+      ([text, more]) => {
         res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(text);
+        res.end(text + more);
       },
       (error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/problem+json' });

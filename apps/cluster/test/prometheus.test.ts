@@ -1,0 +1,107 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFleet } from '@sched/core';
+import { REPO_ROOT, RedisServer, freePort, testConfig, waitFor } from '@sched/testkit';
+import { startLocalCluster, type LocalCluster } from '../src/index.js';
+import { readJob, submitJob } from './support.js';
+
+const PROM_DIR = join(REPO_ROOT, 'infra', 'prometheus');
+const fleet = parseFleet({
+  models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
+  workers: [
+    { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
+    { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
+  ],
+});
+
+let redis: RedisServer;
+let cluster: LocalCluster;
+let prometheus: ChildProcess | undefined;
+let promUrl: string;
+let dir: string;
+let loading = true;
+let load: Promise<void> = Promise.resolve();
+
+interface QueryResult {
+  status: string;
+  data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+async function query(expr: string): Promise<QueryResult['data']['result']> {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await res.json()) as QueryResult;
+  expect(body.status, expr).toBe('success');
+  return body.data.result;
+}
+
+beforeAll(async () => {
+  redis = await RedisServer.start({ appendOnly: false });
+  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
+  // Keep jobs flowing so every rate() has something to see.
+  load = (async () => {
+    let i = 0;
+    while (loading) {
+      const id = await submitJob(cluster.apiUrl, { model: 'default', input: i++ });
+      await readJob(cluster.apiUrl, id, 5);
+    }
+  })();
+  dir = mkdtempSync(join(tmpdir(), 'sched-prom-'));
+  const port = await freePort();
+  const target = (p: number | null): string => `127.0.0.1:${p ?? 0}`;
+  const config = [
+    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+    `rule_files: ["${join(PROM_DIR, 'rules.yml')}", "${join(PROM_DIR, 'alerts.yml')}"]`,
+    'scrape_configs:',
+    `  - { job_name: api, static_configs: [{ targets: ["${target(new URL(cluster.apiUrl).port ? Number(new URL(cluster.apiUrl).port) : null)}"] }] }`,
+    `  - { job_name: dispatcher, static_configs: [{ targets: ["${target(cluster.dispatcher.metricsPort)}"] }] }`,
+    `  - { job_name: worker, static_configs: [{ targets: ["${target(cluster.workers.metricsPort)}"] }] }`,
+  ].join('\n');
+  writeFileSync(join(dir, 'prometheus.yml'), config);
+  prometheus = spawn(
+    'prometheus',
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdio: 'ignore' },
+  );
+  promUrl = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${promUrl}/-/ready`).catch(() => null))?.ok === true, 20_000, 'prometheus to be ready');
+  await waitFor(async () => (await query('sum(up)').catch(() => []))[0]?.value[1] === '3', 20_000, 'all three targets up');
+});
+afterAll(async () => {
+  loading = false;
+  await load;
+  prometheus?.kill('SIGTERM');
+  await cluster?.close();
+  await redis?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Prometheus, for real', () => {
+  it('accepts the shipped config and rules (promtool)', () => {
+    for (const args of [
+      ['check', 'config', join(PROM_DIR, 'prometheus.yml')],
+      ['check', 'config', join(PROM_DIR, 'prometheus.local.yml')],
+      ['check', 'rules', join(PROM_DIR, 'rules.yml'), join(PROM_DIR, 'alerts.yml')],
+    ]) {
+      const run = spawnSync('promtool', args, { encoding: 'utf8' });
+      expect(run.status, `${args.join(' ')}: ${run.stdout}${run.stderr}`).toBe(0);
+    }
+  });
+
+  it('scrapes every process, and every recording rule returns a series', async () => {
+    const rules = readFileSync(join(PROM_DIR, 'rules.yml'), 'utf8');
+    const records = [...rules.matchAll(/record: (\S+)/g)].map((m) => m[1] ?? '');
+    const exprs = [...rules.matchAll(/expr: (.+)$/gm)].map((m) => m[1] ?? '');
+    expect(records.length).toBeGreaterThanOrEqual(5);
+    await waitFor(async () => (await query(records[0] ?? '')).length > 0, 20_000, 'the first recording rule to evaluate');
+    for (const expr of [...exprs, ...records]) {
+      let series: unknown[] = [];
+      await waitFor(async () => (series = await query(expr)).length > 0, 10_000, `a series for ${expr}`);
+      expect(series.length, expr).toBeGreaterThan(0);
+    }
+    const bullmq = await query('bullmq_job_count{queue="worker.gpu-0"}');
+    expect(bullmq.length).toBeGreaterThan(0);
+  });
+});
