@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { readJob, submitJob } from './support.js';
+import { PRICED_FLEET, readJob, submitJob } from './support.js';
 
 /**
  * promtool's lint may only flag names that are not ours: BullMQ's exporter and
@@ -11,13 +10,7 @@ import { readJob, submitJob } from './support.js';
  */
 const ALLOWED_LINT = /^(bullmq_|nodejs_|process_)/;
 
-const fleet = parseFleet({
-  models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
-  workers: [
-    { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
-    { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
-  ],
-});
+const fleet = PRICED_FLEET;
 
 let redis: RedisServer;
 let cluster: LocalCluster;

@@ -3,19 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
 import { REPO_ROOT, RedisServer, freePort, testConfig, waitFor } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { readJob, submitJob } from './support.js';
+import { PRICED_FLEET, readJob, submitJob } from './support.js';
 
 const PROM_DIR = join(REPO_ROOT, 'infra', 'prometheus');
-const fleet = parseFleet({
-  models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
-  workers: [
-    { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
-    { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
-  ],
-});
+const fleet = PRICED_FLEET;
 
 let redis: RedisServer;
 let cluster: LocalCluster;

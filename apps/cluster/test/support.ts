@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { JobView } from '@sched/core';
+import { parseFleet, type JobView } from '@sched/core';
 
 export async function submitJob(baseUrl: string, body: unknown): Promise<string> {
   const res = await fetch(`${baseUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -23,3 +23,12 @@ export async function until(baseUrl: string, id: string, status: JobView['status
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** A small fast fleet with prices: one gpu (2 slots) and one cpu, for the metrics tests. */
+export const PRICED_FLEET = parseFleet({
+  models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
+  workers: [
+    { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
+    { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
+  ],
+});
