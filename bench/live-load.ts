@@ -6,10 +6,9 @@
  *   npx tsx --conditions=@sched/source bench/live-load.ts --fleet prototype --policy greedy-gpu -- burst
  *   (everything after `--` goes to `npm run load`)
  */
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { RedisServer, bundledFleetPath, loadConfig } from '@sched/core';
-import { startLocalCluster } from '@sched/cluster';
+import { bundledFleetPath } from '@sched/core';
+import { runLoadClient, startBenchCluster } from './bench-cluster.js';
 
 const split = process.argv.indexOf('--');
 const own = split === -1 ? process.argv.slice(2) : process.argv.slice(2, split);
@@ -20,35 +19,10 @@ const { values } = parseArgs({
 });
 const fleetName = values.fleet as 'default' | 'prototype' | 'heterogeneous';
 
-const redis = await RedisServer.start();
-const config = loadConfig({
-  REDIS_URL: redis.url,
-  FLEET_FILE: bundledFleetPath(fleetName),
-  SCHED_POLICY: values.policy,
-  API_HOST: '127.0.0.1',
-  API_PORT: '0',
-  DISPATCHER_METRICS_PORT: '0',
-  WORKER_METRICS_PORT: '0',
-  LOG_LEVEL: 'warn',
-});
-const cluster = await startLocalCluster(config);
-// Let the first heartbeats and fleet read settle, as a running cluster would be.
-await new Promise((r) => setTimeout(r, 1500));
-cluster.dispatcher.decisionMicros.reset();
-
-const report = await new Promise<string>((resolve, reject) => {
-  const child = spawn('npm', ['run', '--silent', 'load', '--', ...loadArgs, '--url', cluster.apiUrl, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`load client exited ${code}: ${out}`))));
-});
-const [p50, p99] = cluster.dispatcher.decisionMicros.percentiles([50, 99]);
-const result = {
-  fleet: fleetName,
-  policy: values.policy,
-  load: JSON.parse(report.split('\n').pop() ?? '{}') as unknown,
-  decisionMicros: { p50, p99, samples: cluster.dispatcher.decisionMicros.size },
-};
-console.log(JSON.stringify(result));
-await cluster.close();
-await redis.destroy();
+const bench = await startBenchCluster(bundledFleetPath(fleetName), values.policy);
+const { dispatcher } = bench.cluster;
+dispatcher.decisionMicros.reset();
+const load = await runLoadClient<unknown>(loadArgs, bench.cluster.apiUrl);
+const [p50, p99] = dispatcher.decisionMicros.percentiles([50, 99]);
+console.log(JSON.stringify({ fleet: fleetName, policy: values.policy, load, decisionMicros: { p50, p99, samples: dispatcher.decisionMicros.size } }));
+await bench.close();

@@ -7,16 +7,18 @@
  *   npx tsx --conditions=@sched/source bench/live-vs-sim.ts [--fleet heterogeneous] [--jobs 600]
  *       [--loads 0.5,0.8] [--policies greedy-gpu,sed,jsq,p2c] [--seed 1] [--overhead-ms 10]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalCluster } from '@sched/cluster';
-import { RedisServer, bundledFleetPath, loadConfig, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
+import { bundledFleetPath, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
 import { LatencyModel, type TraceArrival } from '@sched/exec';
 import { buildArrivals, simulate, type SimPolicyName } from '@sched/sim';
+import { runLoadClient, startBenchCluster } from './bench-cluster.js';
 import { runSharedQueueLive } from './shared-queue-baseline.js';
+
+/** Jobs sent before each measured live run (not measured). */
+const WARM_UP_JOBS = 40;
 
 const { values } = parseArgs({
   options: {
@@ -51,34 +53,18 @@ function arrivalsFor(load: number): TraceArrival[] {
   return out;
 }
 
+/** The measured replay, after a short burst that warms JIT, Lua scripts and every worker queue. */
 async function live(policy: PolicyName, tracePath: string): Promise<{ p50: number; p99: number; mean: number; completed: number }> {
-  const redis = await RedisServer.start({ appendOnly: false });
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    FLEET_FILE: fleetPath,
-    SCHED_POLICY: policy,
-    API_HOST: '127.0.0.1',
-    API_PORT: '0',
-    DISPATCHER_METRICS_PORT: '0',
-    WORKER_METRICS_PORT: '0',
-    LOG_LEVEL: 'warn',
-  });
-  const cluster = await startLocalCluster(config);
-  await new Promise((r) => setTimeout(r, 1500));
+  const bench = await startBenchCluster(fleetPath, policy);
   try {
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn('npm', ['run', '--silent', 'load', '--', 'replay', '--trace', tracePath, '--url', cluster.apiUrl, '--json'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let text = '';
-      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`load client exited ${code}`))));
-    });
-    const report = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { completed: number; latencyMs: { p50: number; p99: number; mean: number } };
+    await runLoadClient(['burst', '--count', String(WARM_UP_JOBS), '--spacing-ms', '5'], bench.cluster.apiUrl);
+    const report = await runLoadClient<{ completed: number; latencyMs: { p50: number; p99: number; mean: number } }>(
+      ['replay', '--trace', tracePath],
+      bench.cluster.apiUrl,
+    );
     return { ...report.latencyMs, completed: report.completed };
   } finally {
-    await cluster.close();
-    await redis.destroy();
+    await bench.close();
   }
 }
 

@@ -16,6 +16,7 @@ import {
 } from '@sched/core';
 import { createApiMetrics, createRegistry, mergeExpositions } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
+import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { jobRoutes } from './job-routes.js';
 import { JobStore } from './job-store.js';
@@ -101,6 +102,15 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
       res.type(registry.contentType).send((await registry.metrics()) + queueText);
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
+  const board = createBoard(config, redis, keys, logger);
+  const syncBoard = (): void => void board.sync().catch((error: unknown) => logger.debug({ err: String(error) }, 'bull board sync failed'));
+  syncBoard();
+  const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
+  app.use(BULL_BOARD_PATH, async (_req, _res, next) => {
+    // Pick up workers that joined since the last tick before rendering.
+    await board.sync().catch(() => undefined);
+    next();
+  }, board.router);
   app.use(jobRoutes({ config, fleet, store, hub, metrics }));
   app.use(fleetRoutes(fleet, store, redis, keys));
   app.use(routeNotFound);
@@ -133,6 +143,8 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
         setTimeout(() => s.closeAllConnections(), 1000).unref();
       });
     }
+    clearInterval(boardTimer);
+    await board.close();
     await store.close();
     await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
   };

@@ -48,6 +48,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .transform((s, ctx) => parseSlo(s, ctx)),
+  BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { startLocalCluster, type LocalCluster } from '@sched/cluster';
+import { RedisServer, loadConfig } from '@sched/core';
+
+export interface BenchCluster {
+  readonly cluster: LocalCluster;
+  close(): Promise<void>;
+}
+
+/**
+ * The local cluster as `npm start` runs it (api + dispatcher + workers in this process)
+ * on its own redis-server, settled: first heartbeats and fleet read done.
+ */
+export async function startBenchCluster(fleetPath: string, policy: string, env: Record<string, string> = {}): Promise<BenchCluster> {
+  const redis = await RedisServer.start({ appendOnly: false });
+  const config = loadConfig({
+    REDIS_URL: redis.url,
+    FLEET_FILE: fleetPath,
+    SCHED_POLICY: policy,
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    DISPATCHER_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const cluster = await startLocalCluster(config);
+  await new Promise((r) => setTimeout(r, 1500));
+  return {
+    cluster,
+    close: async () => {
+      await cluster.close();
+      await redis.destroy();
+    },
+  };
+}
+
+/** Runs `npm run load -- <args> --url <url> --json` in its own process; resolves with its JSON report. */
+export function runLoadClient<T>(args: readonly string[], url: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'load', '--', ...args, '--url', url, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`load client exited ${code}: ${out}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as T);
+    });
+  });
+}
