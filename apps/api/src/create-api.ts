@@ -18,6 +18,7 @@ import { createApiMetrics, createRegistry, mergeExpositions } from '@sched/telem
 import type { Registry } from 'prom-client';
 import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
 import { fleetRoutes } from './fleet-routes.js';
+import { RecentCompletions } from './recent-completions.js';
 import { jobRoutes } from './job-routes.js';
 import { JobStore } from './job-store.js';
 import { methodNotAllowed, problemHandler, routeNotFound, sendProblem } from './problem.js';
@@ -112,7 +113,9 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     next();
   }, board.router);
   app.use(jobRoutes({ config, fleet, store, hub, metrics }));
-  app.use(fleetRoutes(fleet, store, redis, keys));
+  const recent = new RecentCompletions(Date.now());
+  hub.onMessage((message) => recent.record(message));
+  app.use(fleetRoutes(fleet, store, redis, keys, recent));
   app.use(routeNotFound);
   app.use(problemHandler(logger));
 

@@ -1,20 +1,38 @@
 import express, { type Router } from 'express';
 import { SchedError, readFleetState, type Fleet, type KeySpace } from '@sched/core';
 import type { Redis } from 'ioredis';
+import { FLEET_PAGE } from './fleet-page.js';
 import type { JobStore } from './job-store.js';
+import type { RecentCompletions } from './recent-completions.js';
 import { methodNotAllowed } from './problem.js';
 
-export function fleetRoutes(fleet: Fleet, store: JobStore, redis: Redis, keys: KeySpace): Router {
+export interface FleetWorkerView {
+  id: string;
+  class: string | null;
+  models: string[];
+  slots: number | null;
+  state: 'live' | 'draining' | 'down';
+  depth: number;
+  waiting: number;
+  active: number;
+  retrying: number;
+  heartbeatAgeMs: number;
+  serviceMs: Record<string, number>;
+  busy: number;
+  batchSize: number;
+}
+
+/** Refresh interval of the fleet stream (the page's update rate). */
+const STREAM_INTERVAL_MS = 1000;
+
+export function fleetRoutes(fleet: Fleet, store: JobStore, redis: Redis, keys: KeySpace, recent: RecentCompletions): Router {
   const router = express.Router();
 
-  router
-    .route('/v1/fleet')
-    .get(async (_req, res) => {
-      if (!store.connected) throw new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1 });
-      const now = Date.now();
-      const states = await readFleetState(redis, keys);
-      res.json({
-        workers: states.map((s) => ({
+  const workers = async (): Promise<FleetWorkerView[]> => {
+    if (!store.connected) throw new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1 });
+    const now = Date.now();
+    const states = await readFleetState(redis, keys);
+    return states.map((s) => ({
           id: s.id,
           class: s.descriptor?.class ?? null,
           models: s.descriptor?.models ?? [],
@@ -26,8 +44,43 @@ export function fleetRoutes(fleet: Fleet, store: JobStore, redis: Redis, keys: K
           retrying: s.delayed,
           heartbeatAgeMs: Math.max(0, now - (s.descriptor?.heartbeatAt ?? s.lastSeenAt)),
           serviceMs: s.descriptor?.serviceMs ?? {},
-        })),
-      });
+          busy: s.descriptor?.busy ?? 0,
+          batchSize: s.descriptor?.batchSize ?? 1,
+        }));
+  };
+
+  router
+    .route('/v1/fleet')
+    .get(async (_req, res) => {
+      res.json({ workers: await workers() });
+    })
+    .all(methodNotAllowed(['GET', 'HEAD']));
+
+  // One `fleet` event a second: every worker plus the last minute's throughput, p99 and routing share.
+  router
+    .route('/v1/fleet/stream')
+    .get((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      let sequence = 0;
+      const send = (): void => {
+        const write = (text: string): void => {
+          if (!res.destroyed && !res.writableEnded) res.write(text);
+        };
+        workers().then(
+          (list) => write(`id: ${++sequence}\nevent: fleet\ndata: ${JSON.stringify({ workers: list, recent: recent.summary(Date.now()) })}\n\n`),
+          () => write(`event: unavailable\ndata: {}\n\n`),
+        );
+      };
+      send();
+      const timer = setInterval(send, STREAM_INTERVAL_MS);
+      req.on('close', () => clearInterval(timer));
+    })
+    .all(methodNotAllowed(['GET', 'HEAD']));
+
+  router
+    .route('/')
+    .get((_req, res) => {
+      res.type('html').send(FLEET_PAGE);
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
 

@@ -12,6 +12,7 @@ type Wake = (message: StatusMessage | null) => void;
  */
 export class StatusHub {
   private readonly waiters = new Map<string, Set<Wake>>();
+  private readonly listeners = new Set<(message: StatusMessage) => void>();
   private wasReady = false;
 
   constructor(
@@ -19,7 +20,7 @@ export class StatusHub {
     private readonly channel: string,
     private readonly logger: Logger,
   ) {
-    subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
+    subscriber.on('message', (_channel: string, text: string) => this.receive(text));
     subscriber.on('ready', () => {
       if (this.wasReady) this.wakeAll();
       this.wasReady = true;
@@ -36,13 +37,18 @@ export class StatusHub {
     return new JobWatch(jobId, this.waiters);
   }
 
+  /** Every status message, for process-wide views such as the fleet page's statistics. */
+  onMessage(listener: (message: StatusMessage) => void): void {
+    this.listeners.add(listener);
+  }
+
   get waiting(): number {
     let n = 0;
     for (const set of this.waiters.values()) n += set.size;
     return n;
   }
 
-  private onMessage(text: string): void {
+  private receive(text: string): void {
     let message: StatusMessage;
     try {
       message = JSON.parse(text) as StatusMessage;
@@ -51,6 +57,7 @@ export class StatusHub {
     }
     const set = this.waiters.get(message.id);
     if (set) for (const wake of set) wake(message);
+    for (const listener of this.listeners) listener(message);
   }
 
   private wakeAll(): void {

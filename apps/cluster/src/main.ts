@@ -36,8 +36,9 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `  Scheduler running (policy ${config.SCHED_POLICY}, fleet ${config.FLEET_FILE})`,
-    `  API          ${cluster.apiUrl}`,
-    `  Fleet        ${cluster.apiUrl}/v1/fleet`,
+    `  Fleet page   ${cluster.apiUrl}/            (open this first: every worker, live)`,
+    `  Queues       ${cluster.apiUrl}/admin/queues  (Bull Board)`,
+    `  API          ${cluster.apiUrl}/v1/jobs`,
     `  Metrics      ${cluster.apiUrl}/metrics · dispatcher :${cluster.dispatcher.metricsPort ?? '-'} · workers :${cluster.workers.metricsPort ?? '-'}`,
     `  Redis        ${config.REDIS_URL}${embedded ? ` (embedded, data in ${embedded.dir})` : ''}`,
     '',

@@ -20,7 +20,8 @@ describe('the local cluster (npm start)', () => {
   it('starts an embedded Redis, serves jobs, and on Ctrl-C stops everything, Redis included', async () => {
     const app = spawnApp('cluster', quiet);
     await waitFor(() => app.output().includes('Ctrl-C stops everything'), 20_000, 'the start banner');
-    const apiUrl = /API\s+(http:\/\/\S+)/.exec(app.output())?.[1] ?? '';
+    const apiUrl = /API\s+(http:\/\/\S+)\/v1\/jobs/.exec(app.output())?.[1] ?? '';
+    expect(app.output()).toContain(`Fleet page   ${apiUrl}/`);
     const redisPort = Number(/Redis\s+redis:\/\/127\.0\.0\.1:(\d+) \(embedded/.exec(app.output())?.[1]);
     expect(apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await portOpen(redisPort)).toBe(true);

@@ -186,7 +186,7 @@ export class SimulatedWorker {
   private onCompleted(job: Job<JobPayload, JobResult>, _result: JobResult): void {
     const id = job.id ?? '';
     const now = Date.now();
-    this.finish(id, 'completed', now);
+    this.finish(id, 'completed', now, now - job.data.createdAt);
     this.observe(job, 'completed', now);
     this.log.debug({ jobId: id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
   }
@@ -202,15 +202,15 @@ export class SimulatedWorker {
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
     }
-    this.finish(id, 'failed', now);
+    this.finish(id, 'failed', now, now - job.data.createdAt);
     this.observe(job, 'failed', now);
     this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
   }
 
   /** Terminal: publish, and keep the route exactly as long as the job's result. */
-  private finish(id: string, status: 'completed' | 'failed', now: number): void {
+  private finish(id: string, status: 'completed' | 'failed', now: number, totalMs: number): void {
     const { publisher, keys, config } = this.deps;
-    const message: StatusMessage = { id, status, worker: this.spec.id, at: now };
+    const message: StatusMessage = { id, status, worker: this.spec.id, at: now, totalMs };
     publisher
       .pipeline()
       .expire(keys.route(id), config.RESULT_TTL_S)

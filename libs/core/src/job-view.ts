@@ -68,4 +68,6 @@ export interface StatusMessage {
   worker?: string;
   retry?: boolean;
   at: number;
+  /** On `completed`/`failed` from a worker: submission to finish, ms (feeds the fleet page's p99). */
+  totalMs?: number;
 }
