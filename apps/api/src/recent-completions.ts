@@ -30,13 +30,12 @@ export class RecentCompletions {
   record(message: StatusMessage): void {
     if (message.status !== 'completed' || message.worker === undefined || message.totalMs === undefined) return;
     this.items.push({ at: message.at, totalMs: message.totalMs, worker: message.worker });
+    // Trim as we go (amortised), so memory stays bounded when nobody watches the page.
+    if (this.items.length % 1024 === 0) this.trim(message.at);
   }
 
   summary(now: number): RecentSummary {
-    const cutoff = now - WINDOW_MS;
-    let first = 0;
-    while (first < this.items.length && (this.items[first] as Completion).at < cutoff) first++;
-    if (first > 0) this.items = this.items.slice(first);
+    this.trim(now);
     const jobs = this.items.length;
     const span = Math.max(1000, Math.min(WINDOW_MS, now - this.startedAt));
     const shareByWorker: Record<string, number> = {};
@@ -44,5 +43,12 @@ export class RecentCompletions {
     const sorted = this.items.map((i) => i.totalMs).sort((a, b) => a - b);
     const p99Ms = jobs === 0 ? null : (sorted[Math.min(jobs - 1, Math.ceil(0.99 * jobs) - 1)] ?? null);
     return { throughputPerS: (jobs * 1000) / span, p99Ms, shareByWorker, jobs };
+  }
+
+  private trim(now: number): void {
+    const cutoff = now - WINDOW_MS;
+    let first = 0;
+    while (first < this.items.length && (this.items[first] as Completion).at < cutoff) first++;
+    if (first > 0) this.items = this.items.slice(first);
   }
 }

@@ -8,6 +8,29 @@ import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { PRICED_FLEET, readJob, submitJob } from './support.js';
 
 const PROM_DIR = join(REPO_ROOT, 'infra', 'prometheus');
+const GRAFANA_DIR = join(REPO_ROOT, 'infra', 'grafana');
+
+interface DashboardTarget {
+  expr?: string;
+  refId?: string;
+  datasource?: { uid?: string };
+}
+interface DashboardPanel {
+  id?: number;
+  title?: string;
+  type?: string;
+  gridPos?: unknown;
+  datasource?: { uid?: string };
+  targets?: DashboardTarget[];
+}
+interface Dashboard {
+  uid?: string;
+  title?: string;
+  schemaVersion?: number;
+  panels?: DashboardPanel[];
+}
+
+const dashboard = JSON.parse(readFileSync(join(GRAFANA_DIR, 'dashboards', 'scheduler.json'), 'utf8')) as Dashboard;
 const fleet = PRICED_FLEET;
 
 let redis: RedisServer;
@@ -96,5 +119,39 @@ describe('Prometheus, for real', () => {
     }
     const bullmq = await query('bullmq_job_count{queue="worker.gpu-0"}');
     expect(bullmq.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the Grafana dashboard', () => {
+  it('is valid provisioning: schema fields, the provisioned datasource uid, a query in every panel', () => {
+    const datasources = readFileSync(join(GRAFANA_DIR, 'provisioning', 'datasources', 'prometheus.yml'), 'utf8');
+    const uid = /uid: (\S+)/.exec(datasources)?.[1];
+    expect(uid).toBeDefined();
+    const provider = readFileSync(join(GRAFANA_DIR, 'provisioning', 'dashboards', 'scheduler.yml'), 'utf8');
+    expect(provider).toMatch(/type: file/);
+    expect([typeof dashboard.uid, typeof dashboard.title, typeof dashboard.schemaVersion]).toEqual(['string', 'string', 'number']);
+    const panels = dashboard.panels ?? [];
+    expect(panels.length).toBeGreaterThanOrEqual(11);
+    const ids = new Set<number>();
+    for (const panel of panels) {
+      expect([typeof panel.id, typeof panel.title, typeof panel.type, typeof panel.gridPos], panel.title).toEqual(['number', 'string', 'string', 'object']);
+      ids.add(panel.id ?? -1);
+      expect(panel.datasource?.uid, panel.title).toBe(uid);
+      expect(panel.targets?.length ?? 0, `${panel.title} has no query`).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        expect(target.expr?.trim().length ?? 0, panel.title).toBeGreaterThan(0);
+        expect(target.datasource?.uid, panel.title).toBe(uid);
+      }
+    }
+    expect(ids.size).toBe(panels.length);
+  });
+
+  it('every query of every panel returns at least one series from the running cluster', async () => {
+    for (const panel of dashboard.panels ?? []) {
+      for (const target of panel.targets ?? []) {
+        const expr = target.expr ?? '';
+        await waitFor(async () => (await query(expr)).length > 0, 15_000, `a series for "${panel.title}": ${expr}`);
+      }
+    }
   });
 });
