@@ -16,6 +16,7 @@ import {
 } from '@sched/core';
 import { createApiMetrics, createRegistry, mergeExpositions } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
+import { apiKeyAuth } from './api-keys.js';
 import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { RecentCompletions } from './recent-completions.js';
@@ -45,7 +46,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const keys = keySpace(config.KEY_PREFIX);
   const registry = createRegistry('api');
   const metrics = createApiMetrics(registry);
-  for (const reason of ['validation_failed', 'unknown_model', 'invalid_json', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable']) {
+  for (const reason of ['validation_failed', 'unknown_model', 'invalid_json', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable', 'unauthorized']) {
     metrics.jobsRejected.inc({ reason }, 0);
   }
 
@@ -82,6 +83,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     next();
   });
 
+  app.use(apiKeyAuth(config.API_KEYS, () => metrics.jobsRejected.inc({ reason: 'unauthorized' })));
   app.route('/healthz').get((_req, res) => void res.json({ status: 'ok' })).all(methodNotAllowed(['GET', 'HEAD']));
   app
     .route('/readyz')

@@ -48,6 +48,11 @@ export const configSchema = z.object({
     .string()
     .optional()
     .transform((s, ctx) => parseSlo(s, ctx)),
+  API_KEYS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
+    .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' }),
   BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFleet } from '@sched/core';
+import { RedisServer, testConfig } from '@sched/testkit';
+import { createApi, type Api } from '../src/index.js';
+
+const KEY = 'k-0123456789abcdef';
+const fleet = parseFleet({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
+
+let redis: RedisServer;
+let api: Api;
+let base: string;
+
+beforeAll(async () => {
+  redis = await RedisServer.start({ appendOnly: false });
+  api = await createApi(testConfig(redis.url, { API_KEYS: `${KEY},other-key-0123456789` }), { fleet });
+  base = `http://127.0.0.1:${await api.listen()}`;
+});
+afterAll(async () => {
+  await api?.close();
+  await redis?.destroy();
+});
+
+const submit = (headers: Record<string, string>): Promise<Response> =>
+  fetch(`${base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'default', input: 1 }) });
+const basic = (password: string): string => `Basic ${Buffer.from(`anyone:${password}`).toString('base64')}`;
+
+describe('API keys', () => {
+  it('refuses a request without a valid key with 401 problem+json and a Bearer challenge', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: 'Token abc' }]) {
+      const res = await submit(headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect(((await res.json()) as { code: string }).code).toBe('unauthorized');
+    }
+  });
+
+  it('accepts any configured key as Bearer or as the Basic password', async () => {
+    expect((await submit({ authorization: `Bearer ${KEY}` })).status).toBe(202);
+    expect((await submit({ authorization: 'Bearer other-key-0123456789' })).status).toBe(202);
+    expect((await submit({ authorization: basic(KEY) })).status).toBe(202);
+  });
+
+  it('asks browsers for Basic on the pages, and leaves probes and /metrics open', async () => {
+    for (const path of ['/', '/admin/queues']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="scheduler"/);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: basic(KEY) } })).status).toBe(200);
+    }
+    for (const path of ['/healthz', '/readyz', '/metrics']) expect((await fetch(`${base}${path}`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^sched_jobs_rejected_total\{reason="unauthorized",app="api"\} [1-9]/m);
+  });
+});

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { RedisServer, testConfig } from '@sched/testkit';
+import { startLocalCluster, type LocalCluster } from '../src/index.js';
+import { launchChromium } from './browser.js';
+import { PRICED_FLEET } from './support.js';
+
+const KEY = 'ops-key-0123456789abcdef';
+
+let redis: RedisServer;
+let cluster: LocalCluster;
+let browser: Browser;
+
+beforeAll(async () => {
+  redis = await RedisServer.start({ appendOnly: false });
+  cluster = await startLocalCluster(testConfig(redis.url, { API_KEYS: KEY, BULL_BOARD_READ_ONLY: 'true' }), { fleet: PRICED_FLEET });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await cluster?.close();
+  await redis?.destroy();
+});
+
+describe('browser pages with API keys configured (HTTP Basic, the key as password)', () => {
+  it('refuses Bull Board and the fleet page without credentials', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    for (const path of ['/admin/queues', '/']) {
+      // Chromium meets the Basic challenge with no credentials to give and abandons the navigation.
+      await expect(page.goto(`${cluster.apiUrl}${path}`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
+    }
+    await context.close();
+  });
+
+  it('serves them with a key, the fleet page live over the same credentials', async () => {
+    const context = await browser.newContext({ httpCredentials: { username: 'ops', password: KEY } });
+    const page = await context.newPage();
+    expect((await page.goto(`${cluster.apiUrl}/admin/queues`))?.status()).toBe(200);
+    await page.getByText('worker.gpu-0', { exact: true }).first().waitFor({ timeout: 15_000 });
+    expect((await page.goto(`${cluster.apiUrl}/`))?.status()).toBe(200);
+    await page.locator('tr[data-worker="gpu-0"]').waitFor({ timeout: 10_000 });
+    await context.close();
+  });
+});
