@@ -42,4 +42,13 @@ describe('browser pages with API keys configured (HTTP Basic, the key as passwor
     await page.locator('tr[data-worker="gpu-0"]').waitFor({ timeout: 10_000 });
     await context.close();
   });
+
+  it('runs Bull Board read-only when BULL_BOARD_READ_ONLY=true', async () => {
+    const auth = { authorization: `Basic ${Buffer.from(`ops:${KEY}`).toString('base64')}` };
+    const res = await fetch(`${cluster.apiUrl}/admin/queues/api/queues`, { headers: auth });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
+    expect(body.queues.map((q) => q.name)).toContain('ingress');
+    expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
+  });
 });
