@@ -45,7 +45,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const registry = createRegistry('api');
-  const metrics = createApiMetrics(registry);
+  const metrics = createApiMetrics(registry, config.METRICS_ENABLED);
   for (const reason of ['validation_failed', 'unknown_model', 'invalid_json', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable', 'unauthorized']) {
     metrics.jobsRejected.inc({ reason }, 0);
   }

@@ -26,7 +26,8 @@ const basic = (password: string): string => `Basic ${Buffer.from(`anyone:${passw
 
 describe('API keys', () => {
   it('refuses a request without a valid key with 401 problem+json and a Bearer challenge', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: 'Token abc' }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: 'Token abc' }];
+    for (const headers of attempts) {
       const res = await submit(headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);

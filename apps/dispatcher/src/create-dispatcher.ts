@@ -62,7 +62,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const policy = createPolicy(policyName, { sloMs: config.LATENCY_SLO_MS.defaultMs, sloMsByModel: config.LATENCY_SLO_MS.byModel });
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
   const registry = createRegistry('dispatcher');
-  const metrics = createDispatcherMetrics(registry);
+  const metrics = createDispatcherMetrics(registry, config.METRICS_ENABLED);
   const decisionMicros = new LatencySampler();
   const expectedMs = (model: string, cls: string, size: JobPayload['size']): number =>
     latency.serves(model, cls) ? latency.expectedMs(model, cls, size) : 1;

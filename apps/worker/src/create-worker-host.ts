@@ -48,7 +48,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   if (unknown.length > 0) throw new Error(`WORKER_IDS names workers not in the fleet file: ${unknown.join(', ')}`);
 
   const registry = createRegistry('worker');
-  const metrics = createWorkerMetrics(registry);
+  const metrics = createWorkerMetrics(registry, config.METRICS_ENABLED);
   const publisher = createRedis(config.REDIS_URL, 'service', { connectionName: 'worker-host' });
   publisher.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis error'));
   const latency = new LatencyModel(fleet.models);

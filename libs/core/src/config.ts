@@ -53,6 +53,7 @@ export const configSchema = z.object({
     .optional()
     .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
     .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' }),
+  METRICS_ENABLED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
   BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -5,6 +5,16 @@ export const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075
 /** Routing decisions are microseconds: 10 µs … 10 ms. */
 export const DECISION_BUCKETS_S = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01];
 
+/**
+ * With METRICS_ENABLED=false every metric is this: any property is itself, any call does
+ * nothing. It exists to measure what the metrics cost (BENCHMARKS.md), not for production.
+ */
+const NOOP_METRIC: unknown = new Proxy(() => undefined, { get: () => NOOP_METRIC, apply: () => undefined });
+
+function metric<T>(enabled: boolean, make: () => T): T {
+  return enabled ? make() : (NOOP_METRIC as T);
+}
+
 export function createRegistry(app: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ app });
@@ -12,100 +22,100 @@ export function createRegistry(app: string): Registry {
   return registry;
 }
 
-export function createApiMetrics(registry: Registry) {
+export function createApiMetrics(registry: Registry, enabled = true) {
   return {
-    jobsSubmitted: new Counter({
+    jobsSubmitted: metric(enabled, () => new Counter({
       name: 'sched_jobs_submitted_total',
       help: 'Jobs accepted by the API.',
       labelNames: ['model', 'priority'] as const,
       registers: [registry],
-    }),
-    jobsRejected: new Counter({
+    })),
+    jobsRejected: metric(enabled, () => new Counter({
       name: 'sched_jobs_rejected_total',
       help: 'Requests to submit a job that were refused, by reason (error code).',
       labelNames: ['reason'] as const,
       registers: [registry],
-    }),
-    httpDuration: new Histogram({
+    })),
+    httpDuration: metric(enabled, () => new Histogram({
       name: 'sched_http_request_duration_seconds',
       help: 'HTTP request duration by method, route pattern and status.',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: LATENCY_BUCKETS_S,
       registers: [registry],
-    }),
+    })),
   };
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
-export function createDispatcherMetrics(registry: Registry) {
+export function createDispatcherMetrics(registry: Registry, enabled = true) {
   return {
-    decisions: new Counter({
+    decisions: metric(enabled, () => new Counter({
       name: 'sched_dispatch_decisions_total',
       help: 'Routing decisions by policy and chosen worker.',
       labelNames: ['policy', 'class', 'worker'] as const,
       registers: [registry],
-    }),
-    decisionDuration: new Histogram({
+    })),
+    decisionDuration: metric(enabled, () => new Histogram({
       name: 'sched_dispatch_decision_duration_seconds',
       help: 'Time the routing policy takes to pick a worker.',
       buckets: DECISION_BUCKETS_S,
       registers: [registry],
-    }),
-    fleetWorkers: new Gauge({
+    })),
+    fleetWorkers: metric(enabled, () => new Gauge({
       name: 'sched_fleet_workers',
       help: 'Workers known to the dispatcher by class and state.',
       labelNames: ['class', 'state'] as const,
       registers: [registry],
-    }),
-    heartbeatAge: new Gauge({
+    })),
+    heartbeatAge: metric(enabled, () => new Gauge({
       name: 'sched_worker_heartbeat_age_seconds',
       help: 'Seconds since each worker last heartbeated.',
       labelNames: ['worker'] as const,
       registers: [registry],
-    }),
-    backlog: new Gauge({
+    })),
+    backlog: metric(enabled, () => new Gauge({
       name: 'sched_backlog_jobs',
       help: 'Jobs waiting that are routed to, or only servable by, a class.',
       labelNames: ['class'] as const,
       registers: [registry],
-    }),
+    })),
   };
 }
 export type DispatcherMetrics = ReturnType<typeof createDispatcherMetrics>;
 
-export function createWorkerMetrics(registry: Registry) {
+export function createWorkerMetrics(registry: Registry, enabled = true) {
   return {
-    jobDuration: new Histogram({
+    jobDuration: metric(enabled, () => new Histogram({
       name: 'sched_job_duration_seconds',
       help: 'Job latency by stage: queue (submit to start), service, total (submit to finish).',
       labelNames: ['stage', 'model', 'class'] as const,
       buckets: LATENCY_BUCKETS_S,
       registers: [registry],
-    }),
-    jobsCompleted: new Counter({
+    })),
+    jobsCompleted: metric(enabled, () => new Counter({
       name: 'sched_jobs_completed_total',
       help: 'Job executions finished, by outcome (completed, failed, retried).',
       labelNames: ['model', 'class', 'worker', 'outcome'] as const,
       registers: [registry],
-    }),
-    jobCost: new Counter({
+    })),
+    jobCost: metric(enabled, () => new Counter({
       name: 'sched_job_cost_total',
       help: 'Cost of busy time (service time × the worker\'s costPerHour), in the fleet file\'s currency. Cost per 1,000 jobs = 1000 × rate(this) / rate(sched_jobs_completed_total).',
       labelNames: ['class', 'worker'] as const,
       registers: [registry],
-    }),
-    slots: new Gauge({
+    })),
+    slots: metric(enabled, () => new Gauge({
       name: 'sched_worker_slots',
       help: 'Concurrent execution slots per worker.',
       labelNames: ['worker', 'class'] as const,
       registers: [registry],
-    }),
-    busySlots: new Gauge({
+    })),
+    busySlots: metric(enabled, () => new Gauge({
       name: 'sched_worker_busy_slots',
       help: 'Slots currently executing a job.',
       labelNames: ['worker', 'class'] as const,
       registers: [registry],
-    }),
+    })),
   };
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
