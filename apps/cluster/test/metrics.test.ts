@@ -66,6 +66,9 @@ describe('/metrics on every process', () => {
     expect(dispatcher).toMatch(/^bullmq_job_count\{queue="ingress",state="waiting"\} 0$/m);
     expect(dispatcher).toMatch(/^sched_dispatch_decisions_total\{policy="sed",class="(gpu|cpu)",worker="(gpu|cpu)-0",app="dispatcher"\} \d+$/m);
     expect(dispatcher).toMatch(/^sched_dispatch_decision_duration_seconds_bucket\{le="0.00001",app="dispatcher"\} \d+$/m);
+    // Label sets the dashboard shows exist before anything happens to them.
+    expect(dispatcher).toMatch(/^sched_fleet_workers\{class="cpu",state="down",app="dispatcher"\} 0$/m);
+    expect(dispatcher).toMatch(/^sched_backlog_jobs\{class="gpu",app="dispatcher"\} 0$/m);
     const worker = await scrape(`http://127.0.0.1:${cluster.workers.metricsPort}/metrics`);
     expect(worker.match(/^# HELP bullmq_job_count /gm)).toHaveLength(1);
     expect(worker).toMatch(/^sched_worker_slots\{worker="gpu-0",class="gpu",app="worker"\} 2$/m);

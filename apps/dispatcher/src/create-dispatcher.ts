@@ -105,11 +105,22 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     if (gained) await ingress.promoteJobs();
   };
 
+  // Every class of the catalog shows on the dashboard even with no worker in some state (0, not absent).
+  const catalogClasses = [...new Set(Object.values(catalog.models).flatMap((byClass) => Object.keys(byClass)))];
+  const seenWorkers = new Set<string>();
   const updateFleetMetrics = (): void => {
     const now = Date.now();
     metrics.fleetWorkers.reset();
     metrics.backlog.reset();
+    for (const cls of catalogClasses) {
+      metrics.backlog.set({ class: cls }, 0);
+      for (const state of ['live', 'draining', 'down']) metrics.fleetWorkers.set({ class: cls, state }, 0);
+    }
     for (const { view, state, heartbeatAt } of fleet.workers()) {
+      if (!seenWorkers.has(view.id)) {
+        seenWorkers.add(view.id);
+        metrics.decisions.inc({ policy: policyName, class: view.class, worker: view.id }, 0);
+      }
       metrics.fleetWorkers.inc({ class: view.class, state: state === 'dead' ? 'down' : state });
       metrics.heartbeatAge.set({ worker: view.id }, Math.max(0, (now - heartbeatAt) / 1000));
       metrics.backlog.inc({ class: view.class }, Math.max(0, view.depth - view.slots));
