@@ -10,6 +10,7 @@ import {
   type JobView,
 } from '@sched/core';
 import type { ApiMetrics } from '@sched/telemetry';
+import { jobEventsHandler } from './job-events.js';
 import type { JobStore } from './job-store.js';
 import { methodNotAllowed } from './problem.js';
 import type { StatusHub } from './status-hub.js';
@@ -38,6 +39,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     next();
   };
 
+  const jobEvents = jobEventsHandler(store, hub);
   const rejectInto = (reason: string): void => metrics.jobsRejected.inc({ reason });
 
   const submit: RequestHandler = async (req, res) => {
@@ -90,6 +92,13 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
 
   router.route('/v1/jobs').post(requireJson, jsonBody, submit).all(methodNotAllowed(['POST']));
   router.route('/v1/jobs/:id').get(read).all(methodNotAllowed(['GET', 'HEAD']));
+  router
+    .route('/v1/jobs/:id/events')
+    .get((req, res, next) => {
+      if (!UUID.test(String(req.params.id))) throw new SchedError('job_not_found', `no job ${String(req.params.id)}`);
+      return jobEvents(req, res, next);
+    })
+    .all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }
 

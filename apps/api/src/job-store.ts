@@ -3,6 +3,8 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   BULLMQ_PRIORITY,
+  INGRESS_ATTEMPTS,
+  INGRESS_BACKOFF,
   INGRESS_QUEUE,
   SchedError,
   workerQueueName,
@@ -43,7 +45,8 @@ export class JobStore {
       this.ingress.add('job', payload, {
         jobId: id,
         priority: BULLMQ_PRIORITY[request.priority],
-        attempts: 1,
+        attempts: INGRESS_ATTEMPTS,
+        backoff: INGRESS_BACKOFF,
         // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
         removeOnComplete: true,
         removeOnFail: { age: this.config.RESULT_TTL_S },

@@ -144,8 +144,10 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     const position = fleet.index.indexOf(workerId);
     const worker = position === -1 ? undefined : fleet.index.worker(position);
     const dispatchedAt = Date.now();
-    // The route is written before the job enters the worker queue: same connection, so Redis applies them in order.
+    // Route, then the `dispatched` message, then the job: one connection, so Redis applies them in this
+    // order and no worker can report `running` before `dispatched` is out.
     const routeWritten = redis.set(keys.route(id), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
+    publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
     await workerQueue(workerId).add('job', { ...payload, dispatchedAt }, {
       jobId: id,
       priority: BULLMQ_PRIORITY[payload.priority],
@@ -156,7 +158,6 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     });
     await routeWritten;
     fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt);
-    publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt });
     metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
     return { worker: workerId };

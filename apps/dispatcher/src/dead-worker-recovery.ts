@@ -2,6 +2,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   BULLMQ_PRIORITY,
+  INGRESS_ATTEMPTS,
+  INGRESS_BACKOFF,
   workerQueueName,
   type Config,
   type JobPayload,
@@ -63,7 +65,8 @@ export class DeadWorkerRecovery {
       await ingress.add('job', payload, {
         jobId: id,
         priority: BULLMQ_PRIORITY[payload.priority],
-        attempts: 1,
+        attempts: INGRESS_ATTEMPTS,
+        backoff: INGRESS_BACKOFF,
         removeOnComplete: true,
         removeOnFail: { age: config.RESULT_TTL_S },
       });

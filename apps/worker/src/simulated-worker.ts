@@ -69,7 +69,7 @@ export class SimulatedWorker {
             onStart: (jobs) => {
               // One slot per batch; every job in it is now running.
               this.markBusy(null, 1);
-              for (const job of jobs) this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
+              for (const job of jobs) this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now(), attempt: job.attemptsStarted });
             },
             onFinish: () => this.markBusy(null, -1),
           })
@@ -180,13 +180,13 @@ export class SimulatedWorker {
   private markBusy(job: Job<JobPayload, JobResult> | null, delta: 1 | -1): void {
     this.busy += delta;
     this.deps.metrics.busySlots.inc({ worker: this.spec.id, class: this.spec.class }, delta);
-    if (job !== null) this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now() });
+    if (job !== null && delta === 1) this.publish({ id: job.id ?? '', status: 'running', worker: this.spec.id, at: Date.now(), attempt: job.attemptsStarted });
   }
 
   private onCompleted(job: Job<JobPayload, JobResult>, _result: JobResult): void {
     const id = job.id ?? '';
     const now = Date.now();
-    this.finish(id, 'completed', now, now - job.data.createdAt);
+    this.finish(id, 'completed', now, now - job.data.createdAt, job.attemptsStarted);
     this.observe(job, 'completed', now);
     this.log.debug({ jobId: id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
   }
@@ -197,20 +197,20 @@ export class SimulatedWorker {
     const now = Date.now();
     // BullMQ sets finishedOn only when no retry is left.
     if (job.finishedOn === undefined) {
-      this.publish({ id, status: 'dispatched', worker: this.spec.id, retry: true, at: now });
+      this.publish({ id, status: 'dispatched', worker: this.spec.id, retry: true, at: now, attempt: job.attemptsStarted });
       this.deps.metrics.jobsCompleted.inc({ model: job.data.model, class: this.spec.class, worker: this.spec.id, outcome: 'retried' });
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
     }
-    this.finish(id, 'failed', now, now - job.data.createdAt);
+    this.finish(id, 'failed', now, now - job.data.createdAt, job.attemptsStarted);
     this.observe(job, 'failed', now);
     this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
   }
 
   /** Terminal: publish, and keep the route exactly as long as the job's result. */
-  private finish(id: string, status: 'completed' | 'failed', now: number, totalMs: number): void {
+  private finish(id: string, status: 'completed' | 'failed', now: number, totalMs: number, attempt: number): void {
     const { publisher, keys, config } = this.deps;
-    const message: StatusMessage = { id, status, worker: this.spec.id, at: now, totalMs };
+    const message: StatusMessage = { id, status, worker: this.spec.id, at: now, totalMs, attempt };
     publisher
       .pipeline()
       .expire(keys.route(id), config.RESULT_TTL_S)

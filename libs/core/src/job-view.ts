@@ -70,4 +70,27 @@ export interface StatusMessage {
   at: number;
   /** On `completed`/`failed` from a worker: submission to finish, ms (feeds the fleet page's p99). */
   totalMs?: number;
+  /** Executions started so far (BullMQ attemptsStarted) when the change happened; orders SSE events. */
+  attempt?: number;
 }
+
+const STATUS_RANK: Readonly<Record<JobStatus, number>> = { queued: 0, dispatched: 1, running: 2, completed: 3, failed: 3, cancelled: 3 };
+
+/**
+ * A number that grows with every status change of a job, retries included: attempt n's
+ * dispatched / running / finished are 4n+1 / 4n−2 / 4n−1 (n = executions started). It is the
+ * SSE event id, so `Last-Event-ID` says exactly which changes a reconnecting client has seen.
+ */
+export function statusVersion(status: JobStatus, attempt: number): number {
+  const rank = STATUS_RANK[status];
+  if (rank === 0) return 0;
+  if (rank === 1) return attempt * 4 + 1;
+  return Math.max(0, attempt - 1) * 4 + rank;
+}
+
+/**
+ * Ingress job options: a dispatch that fails on a passing Redis error is tried again;
+ * parking (BullMQ DelayedError) and `no_worker` (UnrecoverableError) do not use attempts.
+ */
+export const INGRESS_ATTEMPTS = 5;
+export const INGRESS_BACKOFF = Object.freeze({ type: 'exponential' as const, delay: 100 });

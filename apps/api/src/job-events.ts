@@ -1,0 +1,54 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { SchedError, isTerminal, statusVersion, type JobStatus, type JobView } from '@sched/core';
+import type { JobStore } from './job-store.js';
+import type { StatusHub } from './status-hub.js';
+
+/** A comment line this often keeps proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * `GET /v1/jobs/:id/events`: one event per status change, named after the new status,
+ * with `id:` = `statusVersion` (so `Last-Event-ID` resumes without repeats) and the job
+ * view as data, read when the event is sent (it may already be further along than the
+ * event's status). The first event is the job's status when the stream opens; the
+ * stream ends after the terminal event.
+ */
+export function jobEventsHandler(store: JobStore, hub: StatusHub): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const header = req.get('last-event-id');
+    let sent = header !== undefined && /^\d+$/.test(header) ? Number(header) : -1;
+    // Watch before the first read, so no change between the read and the wait is lost.
+    const watch = hub.watch(id);
+    const closed = new AbortController();
+    res.on('close', () => closed.abort());
+    try {
+      let view = await store.read(id);
+      if (view === null) throw new SchedError('job_not_found', `no job ${id}`);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const send = (status: JobStatus, version: number, data: JobView): void => {
+        if (version <= sent) return;
+        sent = version;
+        res.write(`id: ${version}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      send(view.status, statusVersion(view.status, view.attempts), view);
+      while (!isTerminal(view.status) && !closed.signal.aborted) {
+        const message = await watch.next(KEEP_ALIVE_MS, closed.signal);
+        if (closed.signal.aborted) break;
+        if (message === undefined) {
+          res.write(': keep-alive\n\n');
+          continue;
+        }
+        view = (await store.read(id, message?.worker)) ?? view;
+        if (message === null || message.attempt === undefined) send(view.status, statusVersion(view.status, view.attempts), view);
+        else send(message.status, statusVersion(message.status, message.attempt), view);
+        if (message !== null && isTerminal(message.status)) break;
+      }
+      // The read can show the end before its own message arrives: the terminal event is always sent.
+      if (isTerminal(view.status)) send(view.status, statusVersion(view.status, view.attempts), view);
+      res.end();
+    } finally {
+      watch.close();
+    }
+  };
+}
