@@ -67,7 +67,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), sleep(2000)]);
   const classes = new Map(fleet.workers.map((w) => [w.id, w.class]));
   const store = new JobStore(redis, keys, config, (id) => classes.get(id));
-  const hub = new StatusHub(subscriber, keys.statusChannel, logger);
+  const hub = new StatusHub(subscriber, keys.statusChannel, logger, redis);
   hub.start();
 
   const app = express();

@@ -91,7 +91,15 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   };
 
   router.route('/v1/jobs').post(requireJson, jsonBody, submit).all(methodNotAllowed(['POST']));
-  router.route('/v1/jobs/:id').get(read).all(methodNotAllowed(['GET', 'HEAD']));
+  const cancel: RequestHandler = async (req, res) => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) throw new SchedError('job_not_found', `no job ${id}`);
+    const view = await store.cancel(id, (v) => hub.publish({ id, status: 'cancelled', at: Date.now(), attempt: v.attempts, ...(v.worker ? { worker: v.worker.id } : {}) }));
+    if (view === null) throw new SchedError('job_not_found', `no job ${id}`);
+    res.json(view);
+  };
+
+  router.route('/v1/jobs/:id').get(read).delete(cancel).all(methodNotAllowed(['GET', 'HEAD', 'DELETE']));
   router
     .route('/v1/jobs/:id/events')
     .get((req, res, next) => {

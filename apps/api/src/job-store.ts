@@ -26,6 +26,7 @@ const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command ti
  */
 export class JobStore {
   private readonly ingress: Queue<JobPayload>;
+  private readonly workerQueues = new Map<string, Queue<JobPayload>>();
 
   constructor(
     private readonly redis: Redis,
@@ -70,13 +71,53 @@ export class JobStore {
         .multi()
         .hgetall(this.keys.jobHash(INGRESS_QUEUE, id))
         .get(this.keys.route(id))
+        .get(this.keys.terminal(id))
         .exec();
       const ingress = (first?.[0]?.[1] ?? {}) as Record<string, string>;
       const route = (first?.[1]?.[1] ?? null) as string | null;
+      const terminal = (first?.[2]?.[1] ?? null) as string | null;
+      if (terminal !== null) return JSON.parse(terminal) as JobView;
       if (route === null) return this.derive(id, ingress, null, {}, false);
       const { workerJob, locked } = await this.readWorkerJob(id, route);
       return this.derive(id, ingress, route, workerJob, locked);
     });
+  }
+
+  /**
+   * Cancels a job that has not started: removes it from whichever queue holds it (BullMQ
+   * refuses while it is locked, i.e. running or being dispatched) and leaves a terminal
+   * record with the same retention. Returns the cancelled view; 409 once it runs or ran.
+   */
+  async cancel(id: string, publish: (view: JobView) => Promise<void>): Promise<JobView | null> {
+    for (let tries = 0; tries < 20; tries++) {
+      const view = await this.read(id);
+      if (view === null || view.status === 'cancelled') return view;
+      if (view.status === 'running' || view.status === 'completed' || view.status === 'failed') {
+        throw new SchedError('job_not_cancellable', `job ${id} is ${view.status}; only a job that has not started can be cancelled`);
+      }
+      const queue = view.status === 'queued' || view.worker === undefined ? this.ingress : this.workerQueueFor(view.worker.id);
+      const removed = await this.guard(() => queue.remove(id));
+      if (removed === 1) {
+        const cancelled: JobView = { ...view, status: 'cancelled', timings: { ...view.timings, finishedAt: new Date().toISOString() } };
+        delete cancelled.worker;
+        await this.guard(() => this.redis.set(this.keys.terminal(id), JSON.stringify(cancelled), 'EX', this.config.RESULT_TTL_S));
+        await publish(view.worker === undefined ? cancelled : { ...cancelled, worker: view.worker });
+        return cancelled;
+      }
+      // Locked: it is being dispatched (a moment) or has just started; look again.
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new SchedError('job_not_cancellable', `job ${id} did not stay still long enough to cancel`);
+  }
+
+  private workerQueueFor(workerId: string): Queue<JobPayload> {
+    let queue = this.workerQueues.get(workerId);
+    if (queue === undefined) {
+      queue = new Queue<JobPayload>(workerQueueName(workerId), { connection: this.redis, prefix: this.config.KEY_PREFIX, skipVersionCheck: true });
+      queue.on('error', () => undefined);
+      this.workerQueues.set(workerId, queue);
+    }
+    return queue;
   }
 
   private async readWorkerJob(id: string, workerId: string): Promise<{ workerJob: Record<string, string>; locked: boolean }> {
@@ -103,6 +144,7 @@ export class JobStore {
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.workerQueues.values()].map((q) => q.close()));
     await this.ingress.close();
   }
 

@@ -19,6 +19,7 @@ export class StatusHub {
     private readonly subscriber: Redis,
     private readonly channel: string,
     private readonly logger: Logger,
+    private readonly publisher?: Redis,
   ) {
     subscriber.on('message', (_channel: string, text: string) => this.receive(text));
     subscriber.on('ready', () => {
@@ -35,6 +36,12 @@ export class StatusHub {
   /** Registers interest in a job; the returned handle's `next()` resolves on its next status message. */
   watch(jobId: string): JobWatch {
     return new JobWatch(jobId, this.waiters);
+  }
+
+  /** Publishes a status change (on the API's own connection). */
+  async publish(message: StatusMessage): Promise<void> {
+    if (this.publisher === undefined) throw new Error('this StatusHub was made without a publisher');
+    await this.publisher.publish(this.channel, JSON.stringify(message));
   }
 
   /** Every status message, for process-wide views such as the fleet page's statistics. */

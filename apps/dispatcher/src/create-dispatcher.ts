@@ -182,7 +182,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     try {
       if (channel === keys.statusChannel) {
         const message = JSON.parse(text) as StatusMessage;
-        const finished = message.status === 'completed' || message.status === 'failed' || message.retry === true;
+        const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
         if (finished && message.worker !== undefined) fleet.onFinished(message.id, message.worker);
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
