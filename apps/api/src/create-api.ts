@@ -66,7 +66,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   // Give Redis a moment at start-up; if it is down the API still starts and answers 503 until it returns.
   if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), sleep(2000)]);
   const classes = new Map(fleet.workers.map((w) => [w.id, w.class]));
-  const store = new JobStore(redis, keys, config, (id) => classes.get(id));
+  const store = new JobStore(redis, keys, config, (id) => classes.get(id), fleet.models);
   const hub = new StatusHub(subscriber, keys.statusChannel, logger, redis);
   hub.start();
 

@@ -13,6 +13,9 @@ export interface JobRecords {
   locked: boolean;
   /** Class of the routed worker, from the fleet catalog. */
   workerClass: string | undefined;
+  /** For jobs with a deadline: the latest start that can still meet it (see `latestStartAt`). */
+  latestStart?: (payload: JobPayload, workerClass: string | undefined) => number | undefined;
+  now?: number;
 }
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -43,6 +46,12 @@ export function deriveJobView(records: JobRecords): JobView | null {
     status = finishedOn !== undefined && records.ingress.failedReason !== undefined ? 'failed' : 'queued';
   }
 
+  // A job that can no longer start in time reads as failed wherever it waits; the worker skips it.
+  const deadlineMissed =
+    (status === 'queued' || status === 'dispatched') &&
+    (records.latestStart?.(payload, inWorker ? records.workerClass : undefined) ?? Infinity) < (records.now ?? Date.now());
+  if (deadlineMissed) status = 'failed';
+
   const view: JobView = {
     id: records.id,
     status,
@@ -57,8 +66,10 @@ export function deriveJobView(records: JobRecords): JobView | null {
   if (status === 'completed' && source.returnvalue !== undefined) {
     view.result = JSON.parse(source.returnvalue) as JobResult;
   }
-  if (status === 'failed') view.error = decodeJobError(source.failedReason ?? 'execution_failed: unknown failure');
+  if (deadlineMissed) view.error = { code: 'deadline_exceeded', message: `cannot start in time for its ${payload.deadlineMs} ms deadline` };
+  else if (status === 'failed') view.error = decodeJobError(source.failedReason ?? 'execution_failed: unknown failure');
   if (payload.metadata !== undefined) view.metadata = payload.metadata;
+  if (payload.deadlineMs !== undefined) view.deadlineMs = payload.deadlineMs;
 
   const t = view.timings;
   if (payload.dispatchedAt !== undefined && inWorker) t.dispatchedAt = iso(payload.dispatchedAt);

@@ -5,6 +5,7 @@ import type { StatusHub } from './status-hub.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
+const DEADLINE_RECHECK_MS = 100;
 
 /**
  * `GET /v1/jobs/:id/events`: one event per status change, named after the new status,
@@ -33,10 +34,16 @@ export function jobEventsHandler(store: JobStore, hub: StatusHub): RequestHandle
       };
       send(view.status, statusVersion(view.status, view.attempts), view);
       while (!isTerminal(view.status) && !closed.signal.aborted) {
-        const message = await watch.next(KEEP_ALIVE_MS, closed.signal);
+        // A deadline expires without a message (derived when read): a job with one is re-read often.
+        const waitMs = view.deadlineMs === undefined ? KEEP_ALIVE_MS : DEADLINE_RECHECK_MS;
+        const message = await watch.next(waitMs, closed.signal);
         if (closed.signal.aborted) break;
         if (message === undefined) {
-          res.write(': keep-alive\n\n');
+          if (view.deadlineMs === undefined) res.write(': keep-alive\n\n');
+          else {
+            view = (await store.read(id)) ?? view;
+            send(view.status, statusVersion(view.status, view.attempts), view);
+          }
           continue;
         }
         view = (await store.read(id, message?.worker)) ?? view;

@@ -17,6 +17,8 @@ import type { StatusHub } from './status-hub.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAX_WAIT_S = 30;
+/** How often a long-poll on a job with a deadline re-reads it. */
+const DEADLINE_RECHECK_MS = 100;
 
 export interface JobRoutesDeps {
   config: Config;
@@ -79,8 +81,14 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       let view = await store.read(id);
       const deadline = Date.now() + waitS * 1000;
       while (view !== null && !isTerminal(view.status)) {
-        const message = await watch.next(deadline - Date.now(), closed.signal);
-        if (message === undefined) break;
+        // A deadline expires without a message (it is derived when read): re-read often enough to see it.
+        const slice = view.deadlineMs === undefined ? Infinity : DEADLINE_RECHECK_MS;
+        const message = await watch.next(Math.min(deadline - Date.now(), slice), closed.signal);
+        if (message === undefined) {
+          if (Date.now() >= deadline || closed.signal.aborted) break;
+          view = (await store.read(id)) ?? view;
+          continue;
+        }
         if (message !== null && !isTerminal(message.status)) continue;
         view = (await store.read(id, message?.worker)) ?? view;
       }

@@ -7,8 +7,10 @@ import {
   INGRESS_BACKOFF,
   INGRESS_QUEUE,
   SchedError,
+  latestStartAt,
   workerQueueName,
   type Config,
+  type Fleet,
   type JobAccepted,
   type JobPayload,
   type JobRequest,
@@ -33,6 +35,7 @@ export class JobStore {
     private readonly keys: KeySpace,
     private readonly config: Config,
     private readonly classOf: (workerId: string) => string | undefined,
+    private readonly models: Fleet['models'],
   ) {
     this.ingress = new Queue<JobPayload>(INGRESS_QUEUE, { connection: redis, prefix: config.KEY_PREFIX, skipVersionCheck: true });
     this.ingress.on('error', () => undefined);
@@ -127,7 +130,15 @@ export class JobStore {
   }
 
   private derive(id: string, ingress: Record<string, string>, route: string | null, workerJob: Record<string, string>, locked: boolean): JobView | null {
-    return deriveJobView({ id, ingress, route, workerJob, locked, workerClass: route === null ? undefined : this.classOf(route) });
+    return deriveJobView({
+      id,
+      ingress,
+      route,
+      workerJob,
+      locked,
+      workerClass: route === null ? undefined : this.classOf(route),
+      latestStart: (payload, workerClass) => latestStartAt(this.models, payload, workerClass),
+    });
   }
 
   /** BullMQ's Prometheus export of the ingress queue. */

@@ -8,6 +8,7 @@ import {
   createRedis,
   encodeJobError,
   keySpace,
+  latestStartAt,
   loadFleetFile,
   readFleetState,
   seededRng,
@@ -21,7 +22,7 @@ import {
   type Rng,
   type StatusMessage,
 } from '@sched/core';
-import { createPolicy, expectedServiceMs } from '@sched/policies';
+import { createPolicy, expectedDelayMs, expectedServiceMs, leastExpectedDelay } from '@sched/policies';
 import { LatencyModel } from '@sched/exec';
 import { createDispatcherMetrics, createRegistry, mergeExpositions, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -133,8 +134,13 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     // A job picked up before (the previous dispatcher died mid-way) keeps the route it already has.
     let workerId = job.attemptsStarted > 1 ? await redis.get(keys.route(id)) : null;
     if (workerId === null) {
+      if ((latestStartAt(catalog.models, payload) ?? Infinity) < Date.now()) {
+        throw new UnrecoverableError(
+          encodeJobError({ code: 'deadline_exceeded', message: `no worker can finish it within its ${payload.deadlineMs} ms deadline; not run` }),
+        );
+      }
       const started = process.hrtime.bigint();
-      workerId = policy(payload, fleet.index, rng);
+      workerId = meetDeadline(payload, policy(payload, fleet.index, rng));
       const micros = Number(process.hrtime.bigint() - started) / 1000;
       metrics.decisionDuration.observe(micros / 1e6);
       decisionMicros.record(micros);
@@ -161,6 +167,19 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
     return { worker: workerId };
+  };
+
+  /**
+   * Whatever the policy, a job with a deadline never goes to a worker whose expected
+   * completion misses it while another eligible worker can make it (then: the soonest).
+   */
+  const meetDeadline = (job: JobPayload, chosen: string | null): string | null => {
+    if (job.deadlineMs === undefined || chosen === null) return chosen;
+    const remainingMs = job.createdAt + job.deadlineMs - Date.now();
+    const position = fleet.index.indexOf(chosen);
+    if (position === -1 || expectedDelayMs(job, fleet.index.worker(position), fleet.index) <= remainingMs) return chosen;
+    const soonest = leastExpectedDelay(job, fleet.index.eligible(job.model), fleet.index, rng);
+    return soonest !== null && expectedDelayMs(job, soonest, fleet.index) <= remainingMs ? soonest.id : chosen;
   };
 
   const park = async (job: Job<JobPayload>, token: string | undefined): Promise<never> => {

@@ -53,7 +53,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   publisher.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis error'));
   const latency = new LatencyModel(fleet.models);
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
-  const workers = selected.map((spec) => new SimulatedWorker(spec, { config, keys, latency, publisher, logger, metrics, rng }));
+  const workers = selected.map((spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, logger, metrics, rng }));
 
   const heartbeat = async (): Promise<void> => {
     const now = Date.now();

@@ -1,14 +1,16 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   closeRedis,
   createRedis,
   encodeDescriptor,
   encodeJobError,
+  latestStartAt,
   workerQueueName,
   type Config,
+  type Fleet,
   type JobPayload,
   type JobResult,
   type KeySpace,
@@ -28,6 +30,8 @@ export interface SimulatedWorkerDeps {
   config: Config;
   keys: KeySpace;
   latency: LatencyModel;
+  /** The model catalog, for deadline checks. */
+  models: Fleet['models'];
   /** Shared connection for publishing status and heartbeats. */
   publisher: Redis;
   logger: Logger;
@@ -145,6 +149,12 @@ export class SimulatedWorker {
   private async run(job: Job<JobPayload, JobResult>): Promise<JobResult> {
     const { latency, rng } = this.deps;
     const payload = job.data;
+    // A job that can no longer finish in time is skipped, never run.
+    if ((latestStartAt(this.deps.models, payload, this.spec.class) ?? Infinity) < Date.now()) {
+      throw new UnrecoverableError(
+        encodeJobError({ code: 'deadline_exceeded', message: `picked up too late for its ${payload.deadlineMs} ms deadline; not run` }),
+      );
+    }
     if (this.batches !== null) {
       const { serviceMs, batchSize } = await this.batches.run(job, payload.model, payload.size);
       this.stats.recordBatch(batchSize);

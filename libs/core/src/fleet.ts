@@ -146,3 +146,20 @@ export function loadFleetFile(path: string): Fleet {
 export function bundledFleetPath(name: 'default' | 'prototype' | 'heterogeneous'): string {
   return fileURLToPath(new URL(`../../../fleets/${name}.json`, import.meta.url));
 }
+
+/**
+ * The latest moment a job can start and still finish within its `deadlineMs`: submission +
+ * deadline − its typical (p50) service time on that class, or on the fastest class that
+ * serves the model when it has no worker yet. Undefined without a deadline.
+ */
+export function latestStartAt(
+  models: Fleet['models'],
+  job: { model: string; deadlineMs?: number | undefined; createdAt: number },
+  workerClass?: string,
+): number | undefined {
+  if (job.deadlineMs === undefined) return undefined;
+  const byClass = models[job.model] ?? {};
+  const specs = workerClass !== undefined && byClass[workerClass] !== undefined ? [byClass[workerClass]] : Object.values(byClass);
+  const serviceMs = Math.min(...specs.map((spec) => spec.p50Ms));
+  return job.createdAt + job.deadlineMs - (Number.isFinite(serviceMs) ? serviceMs : 0);
+}

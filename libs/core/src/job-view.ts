@@ -46,6 +46,8 @@ export interface JobView {
   result?: JobResult;
   error?: JobError;
   attempts: number;
+  /** The job's deadline (ms from submission), when it has one. */
+  deadlineMs?: number;
   timings: JobTimings;
   metadata?: JobRequest['metadata'];
 }

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseFleet } from '@sched/core';
+import { RedisServer, testConfig } from '@sched/testkit';
+import { startLocalCluster, type LocalCluster } from '../src/index.js';
+import { readJob, submitJob, until } from './support.js';
+
+const fleet = parseFleet({
+  models: { default: { gpu: { p50Ms: 100, p99Ms: 100 }, cpu: { p50Ms: 1000, p99Ms: 1000 } }, slow: { gpu: { p50Ms: 1200, p99Ms: 1200 } } },
+  workers: [
+    { id: 'gpu-0', class: 'gpu', slots: 1 },
+    { id: 'cpu-0', class: 'cpu', slots: 1 },
+  ],
+});
+
+let redis: RedisServer | undefined;
+let cluster: LocalCluster | undefined;
+
+async function start(policy: string): Promise<LocalCluster> {
+  redis = await RedisServer.start({ appendOnly: false });
+  cluster = await startLocalCluster(testConfig(redis.url, { SCHED_POLICY: policy }), { fleet });
+  return cluster;
+}
+afterEach(async () => {
+  await cluster?.close();
+  await redis?.destroy();
+});
+
+describe('deadlines (deadlineMs: the latency the client needs)', () => {
+  it('reads as failed deadline_exceeded once the job can no longer start in time, and is never run', async () => {
+    const c = await start('sed');
+    const blocker = await submitJob(c.apiUrl, { model: 'slow', input: 'blocker' });
+    await until(c.apiUrl, blocker, 'running');
+    // A gpu-only 1.2 s job behind a 1.2 s job, needing to finish within 1.5 s: it would have to start
+    // within 300 ms, and cannot.
+    const submittedAt = Date.now();
+    const late = await submitJob(c.apiUrl, { model: 'slow', input: 'late', deadlineMs: 1500 });
+    expect((await readJob(c.apiUrl, late)).status).toBe('dispatched');
+    const expired = await readJob(c.apiUrl, late, 5);
+    expect(expired.status).toBe('failed');
+    expect(expired.error?.code).toBe('deadline_exceeded');
+    // The long-poll saw it when it expired (about 300 ms in), not when the worker got to it.
+    expect(Date.now() - submittedAt).toBeLessThan(800);
+    // Still waiting in the queue when it expired; once picked up it is skipped, not run.
+    expect((await readJob(c.apiUrl, blocker, 10)).status).toBe('completed');
+    await new Promise((r) => setTimeout(r, 300));
+    const final = await readJob(c.apiUrl, late);
+    expect(final.status).toBe('failed');
+    expect(final.error?.code).toBe('deadline_exceeded');
+    expect(final.result).toBeUndefined();
+    expect(final.timings.serviceMs ?? 0).toBeLessThan(50);
+  });
+
+  it('never routes to a worker that would miss the deadline when another can make it, whatever the policy', async () => {
+    const c = await start('greedy-gpu');
+    const first = await submitJob(c.apiUrl, { model: 'default', input: 1 });
+    await until(c.apiUrl, first, 'running');
+    // greedy-gpu alone would take the idle cpu (1 s); waiting ~100 ms for the gpu meets 600 ms.
+    const view = await readJob(c.apiUrl, await submitJob(c.apiUrl, { model: 'default', input: 2, deadlineMs: 600 }), 10);
+    expect(view.status).toBe('completed');
+    expect(view.worker?.id).toBe('gpu-0');
+    // Without a deadline the same policy still overflows to the cpu.
+    const third = await submitJob(c.apiUrl, { model: 'default', input: 3 });
+    await until(c.apiUrl, third, 'running');
+    const overflow = await readJob(c.apiUrl, await submitJob(c.apiUrl, { model: 'default', input: 4 }), 10);
+    expect(overflow.worker?.id).toBe('cpu-0');
+  });
+});
