@@ -41,6 +41,8 @@ export function apiKeyAuth(keys: readonly string[], onReject: () => void = () =>
     const key = presentedKey(req);
     const candidate = key === null ? null : digest(key);
     if (candidate !== null && known.some((k) => timingSafeEqual(k, candidate))) {
+      // Idempotency keys are scoped per API key; the digest identifies it without keeping the key around.
+      res.locals.apiKey = candidate.toString('hex');
       next();
       return;
     }

@@ -58,7 +58,14 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
         fieldErrors: [{ path: 'model', message: 'unknown model' }],
       });
     }
-    const accepted = await store.submit(request);
+    const idempotencyKey = req.get('idempotency-key');
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw new SchedError('validation_failed', 'Idempotency-Key must be 1-255 visible ASCII characters', {
+        fieldErrors: [{ path: 'Idempotency-Key', message: 'expected 1-255 visible ASCII characters' }],
+      });
+    }
+    const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
+    const accepted = await store.submit(request, idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope });
     metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
     res.status(202).location(`/v1/jobs/${accepted.id}`).json(accepted);
   };

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -17,7 +17,11 @@ import {
   type JobView,
   type KeySpace,
 } from '@sched/core';
+import { v5 as uuidv5 } from 'uuid';
 import { deriveJobView } from './derive-job-view.js';
+
+/** UUID v5 namespace of job ids made from Idempotency-Keys. */
+const IDEMPOTENCY_NAMESPACE = '6f1c4c3e-7d2a-5b8e-9a41-2c6d8e0f5a17';
 
 const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|max retries/i;
 
@@ -41,22 +45,48 @@ export class JobStore {
     this.ingress.on('error', () => undefined);
   }
 
-  async submit(request: JobRequest): Promise<JobAccepted> {
-    const id = randomUUID();
+  /**
+   * Adds the job to ingress. With an Idempotency-Key, the job id is a UUID v5 of the
+   * caller's scope (its API key, or "global") and the key, and the first answer is kept
+   * IDEMPOTENCY_TTL_S: the same key and body get it again, another body a 422.
+   */
+  async submit(request: JobRequest, idempotency?: { key: string; scope: string }): Promise<JobAccepted> {
     const createdAt = Date.now();
+    const id = idempotency === undefined ? randomUUID() : uuidv5(`${idempotency.scope}\u0000${idempotency.key}`, IDEMPOTENCY_NAMESPACE);
+    const accepted: JobAccepted = { id, status: 'queued', model: request.model, createdAt: new Date(createdAt).toISOString() };
+    if (idempotency !== undefined) {
+      const bodyHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+      const record = JSON.stringify({ bodyHash, accepted });
+      const first = await this.guard(() => this.redis.set(this.keys.idempotency(id), record, 'EX', this.config.IDEMPOTENCY_TTL_S, 'NX', 'GET'));
+      if (first !== null) {
+        const earlier = JSON.parse(first) as { bodyHash: string; accepted: JobAccepted };
+        if (earlier.bodyHash !== bodyHash) {
+          throw new SchedError('idempotency_mismatch', 'this Idempotency-Key was used with a different request body', {
+            fieldErrors: [{ path: 'Idempotency-Key', message: 'already used with another body' }],
+          });
+        }
+        return earlier.accepted;
+      }
+    }
     const payload: JobPayload = { ...request, createdAt };
-    await this.guard(() =>
-      this.ingress.add('job', payload, {
-        jobId: id,
-        priority: BULLMQ_PRIORITY[request.priority],
-        attempts: INGRESS_ATTEMPTS,
-        backoff: INGRESS_BACKOFF,
-        // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
-        removeOnComplete: true,
-        removeOnFail: { age: this.config.RESULT_TTL_S },
-      }),
-    );
-    return { id, status: 'queued', model: request.model, createdAt: new Date(createdAt).toISOString() };
+    try {
+      await this.guard(() =>
+        this.ingress.add('job', payload, {
+          jobId: id,
+          priority: BULLMQ_PRIORITY[request.priority],
+          attempts: INGRESS_ATTEMPTS,
+          backoff: INGRESS_BACKOFF,
+          // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
+          removeOnComplete: true,
+          removeOnFail: { age: this.config.RESULT_TTL_S },
+        }),
+      );
+    } catch (error) {
+      // Not accepted: the key must not answer for a job that does not exist.
+      if (idempotency !== undefined) await this.redis.del(this.keys.idempotency(id)).catch(() => undefined);
+      throw error;
+    }
+    return accepted;
   }
 
   /**

@@ -48,6 +48,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .transform((s, ctx) => parseSlo(s, ctx)),
+  IDEMPOTENCY_TTL_S: positiveInt.default(86_400),
   API_KEYS: z
     .string()
     .optional()

@@ -15,6 +15,7 @@ export const ERROR_TABLE = {
   payload_too_large: { status: 413, title: 'Request body too large' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
   unknown_model: { status: 422, title: 'No such model in the catalog' },
+  idempotency_mismatch: { status: 422, title: 'Idempotency-Key reused with a different body' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   redis_unavailable: { status: 503, title: 'Job store unavailable' },

@@ -37,6 +37,8 @@ export interface KeySpace {
   route(jobId: string): string;
   /** Small record of a job that left the queues without running (cancelled, expired). */
   terminal(jobId: string): string;
+  /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
+  idempotency(jobId: string): string;
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -51,5 +53,6 @@ export function keySpace(prefix: string): KeySpace {
     jobLock: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}:lock`,
     route: (jobId: string) => `${prefix}:${SCHED}:route:${jobId}`,
     terminal: (jobId: string) => `${prefix}:${SCHED}:terminal:${jobId}`,
+    idempotency: (jobId: string) => `${prefix}:${SCHED}:idem:${jobId}`,
   });
 }
