@@ -1,9 +1,12 @@
 import express, { type Request, type RequestHandler, type Router } from 'express';
+import { z } from 'zod';
 import {
   SchedError,
   describeFieldErrors,
   fieldErrorsOf,
   isTerminal,
+  JOB_STATUSES,
+  MODEL_NAME_PATTERN,
   jobRequestSchema,
   type Config,
   type Fleet,
@@ -105,7 +108,18 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     }
   };
 
-  router.route('/v1/jobs').post(requireJson, jsonBody, submit).all(methodNotAllowed(['POST']));
+  const list: RequestHandler = async (req, res) => {
+    const query = listQuerySchema.safeParse(req.query);
+    if (!query.success) {
+      const fieldErrors = fieldErrorsOf(query.error);
+      throw new SchedError('invalid_query', describeFieldErrors(fieldErrors), { fieldErrors });
+    }
+    const { status, model, limit, cursor } = query.data;
+    const page = await store.list({ status, model, limit, cursor });
+    res.json({ jobs: page.jobs, ...(page.next === undefined ? {} : { nextCursor: encodeCursor(page.next) }) });
+  };
+
+  router.route('/v1/jobs').post(requireJson, jsonBody, submit).get(list).all(methodNotAllowed(['GET', 'HEAD', 'POST']));
   const cancel: RequestHandler = async (req, res) => {
     const id = String(req.params.id);
     if (!UUID.test(id)) throw new SchedError('job_not_found', `no job ${id}`);
@@ -124,6 +138,26 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     .all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }
+
+const encodeCursor = (c: { score: number; id: string }): string => Buffer.from(`${c.score}:${c.id}`).toString('base64url');
+
+const listQuerySchema = z.strictObject({
+  status: z.enum(JOB_STATUSES, { error: `expected one of ${JOB_STATUSES.join(', ')}` }).optional(),
+  model: z.string().regex(MODEL_NAME_PATTERN, { error: 'expected a model name' }).optional(),
+  limit: z.coerce.number({ error: 'expected 1-100' }).int({ error: 'expected 1-100' }).min(1, { error: 'expected 1-100' }).max(100, { error: 'expected 1-100' }).default(20),
+  cursor: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const match = /^(\d+):([0-9a-f-]{36})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+      if (match === null) {
+        ctx.addIssue({ code: 'custom', message: 'expected a nextCursor from a previous page' });
+        return z.NEVER;
+      }
+      return { score: Number(match[1]), id: match[2] ?? '' };
+    }),
+});
 
 function parseWait(req: Request): number {
   const raw = req.query.wait;

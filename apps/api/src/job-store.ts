@@ -20,6 +20,12 @@ import {
 import { v5 as uuidv5 } from 'uuid';
 import { deriveJobView } from './derive-job-view.js';
 
+/** Index entries are kept this much longer than results (jobs can wait long before finishing). */
+const INDEX_GRACE_S = 86_400;
+const LIST_BATCH = 100;
+/** A listing reads at most this many index pages per request (a filter may match little). */
+const LIST_MAX_PAGES = 10;
+
 /** UUID v5 namespace of job ids made from Idempotency-Keys. */
 const IDEMPOTENCY_NAMESPACE = '6f1c4c3e-7d2a-5b8e-9a41-2c6d8e0f5a17';
 
@@ -81,6 +87,17 @@ export class JobStore {
           removeOnFail: { age: this.config.RESULT_TTL_S },
         }),
       );
+      // The listing index; entries older than anything retained are trimmed as we go.
+      const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
+      await this.guard(() =>
+        this.redis
+          .pipeline()
+          .zadd(this.keys.jobIndex, createdAt, id)
+          .zadd(this.keys.jobIndexByModel(request.model), createdAt, id)
+          .zremrangebyscore(this.keys.jobIndex, '-inf', oldest)
+          .zremrangebyscore(this.keys.jobIndexByModel(request.model), '-inf', oldest)
+          .exec(),
+      );
     } catch (error) {
       // Not accepted: the key must not answer for a job that does not exist.
       if (idempotency !== undefined) await this.redis.del(this.keys.idempotency(id)).catch(() => undefined);
@@ -114,6 +131,37 @@ export class JobStore {
       const { workerJob, locked } = await this.readWorkerJob(id, route);
       return this.derive(id, ingress, route, workerJob, locked);
     });
+  }
+
+  /**
+   * Newest first from the job index (never a scan of keys): pages of ids after `cursor`,
+   * each read and filtered by status, until `limit` match or the index ends.
+   */
+  async list(filter: { status?: JobView['status']; model?: string; limit: number; cursor?: { score: number; id: string } }): Promise<{ jobs: JobView[]; next?: { score: number; id: string } }> {
+    const key = filter.model === undefined ? this.keys.jobIndex : this.keys.jobIndexByModel(filter.model);
+    const jobs: JobView[] = [];
+    let max: string = filter.cursor === undefined ? '+inf' : String(filter.cursor.score);
+    let after = filter.cursor;
+    for (let page = 0; page < LIST_MAX_PAGES; page++) {
+      const batch = await this.guard(() => this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, LIST_BATCH));
+      let progressed = false;
+      for (let i = 0; i + 1 < batch.length; i += 2) {
+        const id = batch[i] as string;
+        const score = Number(batch[i + 1]);
+        // Same-millisecond members come in reverse id order: skip up to and including the cursor.
+        if (after !== undefined && score === after.score && id >= after.id) continue;
+        after = { score, id };
+        progressed = true;
+        const view = await this.read(id);
+        if (view === null || (filter.status !== undefined && view.status !== filter.status)) continue;
+        jobs.push(view);
+        if (jobs.length === filter.limit) return { jobs, next: after };
+      }
+      // The index is exhausted: no next page.
+      if (!progressed || batch.length < LIST_BATCH * 2) return { jobs };
+      max = String(after?.score ?? max);
+    }
+    return after === undefined ? { jobs } : { jobs, next: after };
   }
 
   /**

@@ -91,7 +91,7 @@ describe('bad input gets a clear problem+json error', () => {
     await expectProblem(await fetch(`${base}/v2/nothing`), 404, 'route_not_found');
     const res = await fetch(`${base}/v1/jobs`, { method: 'PUT' });
     await expectProblem(res, 405, 'method_not_allowed');
-    expect(res.headers.get('allow')).toBe('POST');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
     await expectProblem(await fetch(`${base}/v1/fleet`, { method: 'DELETE' }), 405, 'method_not_allowed');
   });
 

@@ -37,6 +37,10 @@ export interface KeySpace {
   route(jobId: string): string;
   /** Small record of a job that left the queues without running (cancelled, expired). */
   terminal(jobId: string): string;
+  /** Every submitted job by submission time (score ms), for listing newest first. */
+  readonly jobIndex: string;
+  /** The same, per model. */
+  jobIndexByModel(model: string): string;
   /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
   idempotency(jobId: string): string;
 }
@@ -54,5 +58,7 @@ export function keySpace(prefix: string): KeySpace {
     route: (jobId: string) => `${prefix}:${SCHED}:route:${jobId}`,
     terminal: (jobId: string) => `${prefix}:${SCHED}:terminal:${jobId}`,
     idempotency: (jobId: string) => `${prefix}:${SCHED}:idem:${jobId}`,
+    jobIndex: `${prefix}:${SCHED}:jobs`,
+    jobIndexByModel: (model: string) => `${prefix}:${SCHED}:jobs:model:${model}`,
   });
 }
