@@ -43,7 +43,8 @@ describe('Bull Board in headless Chromium', () => {
     for (const name of ['ingress', 'worker.gpu-0', 'worker.cpu-0']) {
       await page.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
     }
-    // The gpu queue's card shows its completed count.
+    // The queue cards render after the sidebar: wait for a card with its job count.
+    await page.getByText(/^[1-9]\d* Jobs$/).first().waitFor({ timeout: 15_000 });
     const body = await page.locator('body').innerText();
     expect(body).toMatch(/completed/i);
     expect(body).toMatch(/[1-9]\d* Jobs/);
