@@ -97,9 +97,10 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, workerQueue, publish, logger });
   const refreshFleet = async (): Promise<void> => {
-    const states = await readFleetState(redis, keys);
+    let readSeq = 0;
+    const states = await readFleetState(redis, keys, () => (readSeq = fleet.markReadIssued()));
     const now = Date.now();
-    const gained = fleet.apply(states, now);
+    const gained = fleet.apply(states, now, readSeq);
     recovery.check(states, now);
     updateFleetMetrics();
     // A model that had no worker now has one: parked jobs need not wait for their next re-check.
@@ -154,6 +155,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     // order and no worker can report `running` before `dispatched` is out.
     const routeWritten = redis.set(keys.route(id), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
     publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
+    const seq = fleet.nextSendSeq();
     await workerQueue(workerId).add('job', { ...payload, dispatchedAt }, {
       jobId: id,
       priority: BULLMQ_PRIORITY[payload.priority],
@@ -163,7 +165,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       removeOnFail: { age: config.RESULT_TTL_S },
     });
     await routeWritten;
-    fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt);
+    fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt, seq);
     metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
     return { worker: workerId };
@@ -202,7 +204,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       if (channel === keys.statusChannel) {
         const message = JSON.parse(text) as StatusMessage;
         const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
-        if (finished && message.worker !== undefined) fleet.onFinished(message.id, message.worker);
+        if (finished && message.worker !== undefined) fleet.onFinished(message.id, message.worker, Date.now(), message.retry !== true);
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
         if (message.event === 'joined') void refreshFleet().catch(() => undefined);

@@ -6,8 +6,12 @@ interface InFlight {
   position: number;
   workMs: number;
   at: number;
+  /** Order in which its worker-queue add was sent (see `nextSendSeq`). */
+  seq: number;
 }
 
+/** How long a completion is remembered for reconciling reads (far longer than one read takes). */
+const RECENTLY_FINISHED_MS = 10_000;
 /** Entries older than this are dropped at a refresh (their completion message was missed). */
 const IN_FLIGHT_MAX_AGE_MS = 10 * 60_000;
 
@@ -28,6 +32,19 @@ export class FleetTracker {
   readonly index: FleetIndex;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly heartbeats: number[] = [];
+  /** Jobs whose completion message arrived lately: a read that still lists them active is stale for them. */
+  private readonly recentlyFinished = new Map<string, number>();
+  private sendSeq = 0;
+
+  /** Call right before sending a worker-queue add on the connection the fleet is read on. */
+  nextSendSeq(): number {
+    return ++this.sendSeq;
+  }
+
+  /** Call right before the fleet read is sent: adds sent after it are not in the read. */
+  markReadIssued(): number {
+    return this.sendSeq;
+  }
 
   /**
    * @param typicalServiceMs a worker's typical service time, for queued work this
@@ -40,10 +57,15 @@ export class FleetTracker {
     this.index = new FleetIndex([], options);
   }
 
-  /** Applies an authoritative read; returns true when some model gained its first live worker. */
-  apply(states: readonly WorkerQueueState[], now: number): boolean {
+  /**
+   * Applies an authoritative read; returns true when some model gained its first live worker.
+   * The read is reconciled with what happened while it was in flight, so it never re-counts a job
+   * whose completion already arrived, nor forgets one dispatched after it was sent.
+   */
+  apply(states: readonly WorkerQueueState[], now: number, readSeq: number): boolean {
     const servedBefore = this.servedModels();
     const tracked = new Map<number, { count: number; workMs: number }>();
+    const sentAfterRead = new Map<number, number>();
     for (const [id, entry] of this.inFlight) {
       if (now - entry.at > IN_FLIGHT_MAX_AGE_MS) {
         this.inFlight.delete(id);
@@ -53,7 +75,9 @@ export class FleetTracker {
       t.count++;
       t.workMs += entry.workMs;
       tracked.set(entry.position, t);
+      if (entry.seq > readSeq) sentAfterRead.set(entry.position, (sentAfterRead.get(entry.position) ?? 0) + 1);
     }
+    for (const [id, at] of this.recentlyFinished) if (now - at > RECENTLY_FINISHED_MS) this.recentlyFinished.delete(id);
     for (const s of states) {
       const d = s.descriptor;
       let position = this.index.indexOf(s.id);
@@ -61,7 +85,8 @@ export class FleetTracker {
       if (position === -1) continue; // dead before this dispatcher ever saw it alive: nothing to route to
       this.index.setState(position, d === null ? 'dead' : d.state);
       this.heartbeats[position] = d?.heartbeatAt ?? s.lastSeenAt;
-      const depth = s.waiting + s.active;
+      const stillActive = s.activeIds.filter((id) => !this.recentlyFinished.has(id)).length;
+      const depth = s.waiting + stillActive + (sentAfterRead.get(position) ?? 0);
       const t = tracked.get(position);
       const serviceMs = d?.serviceMs;
       const worker = this.index.worker(position);
@@ -72,15 +97,17 @@ export class FleetTracker {
     return false;
   }
 
-  onDispatched(jobId: string, workerId: string, workMs: number, now: number): void {
+  onDispatched(jobId: string, workerId: string, workMs: number, now: number, seq: number): void {
     const position = this.index.indexOf(workerId);
     if (position === -1) return;
     this.index.dispatched(position, workMs);
-    this.inFlight.set(jobId, { position, workMs, at: now });
+    this.inFlight.set(jobId, { position, workMs, at: now, seq });
   }
 
   /** A job finished (or went back to wait for a retry) on `workerId`. */
-  onFinished(jobId: string, workerId: string): void {
+  onFinished(jobId: string, workerId: string, now: number, final: boolean): void {
+    // A retried job comes back to the active list under the same id: only a final end is remembered.
+    if (final) this.recentlyFinished.set(jobId, now);
     const entry = this.inFlight.get(jobId);
     this.inFlight.delete(jobId);
     const position = entry?.position ?? this.index.indexOf(workerId);

@@ -12,6 +12,8 @@ export interface WorkerQueueState {
   /** wait + prioritized: jobs routed to the worker and not yet started. */
   waiting: number;
   active: number;
+  /** Ids of the active jobs (a handful: at most the worker's slots), so a reader can tell which finished since. */
+  activeIds: string[];
   /** Retries backing off before they return to `waiting`. */
   delayed: number;
 }
@@ -20,7 +22,7 @@ export interface WorkerQueueState {
  * Reads every worker ever seen and its queue's load: one ZRANGE, then one
  * pipeline for all workers. Load comes from the BullMQ keys themselves.
  */
-export async function readFleetState(redis: Redis, keys: KeySpace): Promise<WorkerQueueState[]> {
+export async function readFleetState(redis: Redis, keys: KeySpace, onReadIssued?: () => void): Promise<WorkerQueueState[]> {
   const members = await redis.zrange(keys.fleetSet, 0, -1, 'WITHSCORES');
   const ids: string[] = [];
   const seen: number[] = [];
@@ -35,9 +37,11 @@ export async function readFleetState(redis: Redis, keys: KeySpace): Promise<Work
     pipeline.hgetall(keys.workerDescriptor(id));
     pipeline.llen(keys.queueKey(queue, 'wait'));
     pipeline.zcard(keys.queueKey(queue, 'prioritized'));
-    pipeline.llen(keys.queueKey(queue, 'active'));
+    pipeline.lrange(keys.queueKey(queue, 'active'), 0, -1);
     pipeline.zcard(keys.queueKey(queue, 'delayed'));
   }
+  // Commands sent on this connection before this point are in the read, later ones are not.
+  onReadIssued?.();
   const replies = (await pipeline.exec()) ?? [];
   const value = (i: number): unknown => {
     const [error, result] = replies[i] ?? [null, null];
@@ -51,7 +55,8 @@ export async function readFleetState(redis: Redis, keys: KeySpace): Promise<Work
       descriptor: decodeDescriptor(value(base) as Record<string, string>),
       lastSeenAt: seen[w] ?? 0,
       waiting: Number(value(base + 1)) + Number(value(base + 2)),
-      active: Number(value(base + 3)),
+      active: (value(base + 3) as string[]).length,
+      activeIds: value(base + 3) as string[],
       delayed: Number(value(base + 4)),
     };
   });
