@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedis, keySpace, parseFleet, type JobView } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { readJob, submitJob } from './support.js';
+import { readJob, submitJob, useCluster } from './support.js';
 
 const fleet = parseFleet({
   models: { default: { gpu: { p50Ms: 200, p99Ms: 200, batchAlpha: 0.1 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 1, maxBatch: 4, maxQueueDelayMs: 150 }],
 });
 
-let redis: RedisServer;
-let cluster: LocalCluster;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
-});
-afterAll(async () => {
-  await cluster?.close();
-  await redis?.destroy();
-});
+const ctx = useCluster(fleet);
 
 describe('dynamic batching on a live worker', () => {
   it('runs a full batch at once, taking base × (1 + α·(b − 1))', async () => {
-    const ids = await Promise.all([1, 2, 3, 4].map((i) => submitJob(cluster.apiUrl, { model: 'default', input: i })));
-    const views: JobView[] = await Promise.all(ids.map((id) => readJob(cluster.apiUrl, id, 10)));
+    const ids = await Promise.all([1, 2, 3, 4].map((i) => submitJob(ctx.cluster.apiUrl, { model: 'default', input: i })));
+    const views: JobView[] = await Promise.all(ids.map((id) => readJob(ctx.cluster.apiUrl, id, 10)));
     expect(views.map((v) => v.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
     const finished = views.map((v) => Date.parse(v.timings.finishedAt ?? ''));
     // One execution: all four finish together, 200 × 1.3 = 260 ms after the batch started.
@@ -35,7 +23,7 @@ describe('dynamic batching on a live worker', () => {
   });
 
   it('fires a lone job once it has waited maxQueueDelayMs', async () => {
-    const view = await readJob(cluster.apiUrl, await submitJob(cluster.apiUrl, { model: 'default', input: 'alone' }), 10);
+    const view = await readJob(ctx.cluster.apiUrl, await submitJob(ctx.cluster.apiUrl, { model: 'default', input: 'alone' }), 10);
     expect(view.status).toBe('completed');
     expect(view.timings.totalMs).toBeGreaterThanOrEqual(150 + 200);
     expect(view.timings.totalMs).toBeLessThan(150 + 200 + 100);
@@ -43,8 +31,8 @@ describe('dynamic batching on a live worker', () => {
 
   it('reports its mean batch size and per-job service time in the heartbeat', async () => {
     await new Promise((r) => setTimeout(r, 300));
-    const redisClient = createRedis(redis.url, 'service');
-    const descriptor = await redisClient.hgetall(keySpace(cluster.config.KEY_PREFIX).workerDescriptor('gpu-0'));
+    const redisClient = createRedis(ctx.redisUrl, 'service');
+    const descriptor = await redisClient.hgetall(keySpace(ctx.cluster.config.KEY_PREFIX).workerDescriptor('gpu-0'));
     redisClient.disconnect();
     expect(Number(descriptor.batchSize)).toBeGreaterThan(1);
     const serviceMs = JSON.parse(descriptor.serviceMs ?? '{}') as Record<string, number>;

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseFleet, type JobView } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { readJob, submitJob, until } from './support.js';
+import { readJob, submitJob, until, useCluster } from './support.js';
 
 const fleet = parseFleet({
   models: { default: { gpu: { p50Ms: 50, p99Ms: 50 } }, slow: { gpu: { p50Ms: 1200, p99Ms: 1200 } }, rare: { tpu: { p50Ms: 5, p99Ms: 5 } } },
@@ -12,25 +10,14 @@ const fleet = parseFleet({
   ],
 });
 
-let redis: RedisServer;
-let cluster: LocalCluster;
+const ctx = useCluster(fleet, { WORKER_IDS: 'gpu-0' });
 
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  // tpu-0 never starts: `rare` jobs stay queued (parked).
-  cluster = await startLocalCluster(testConfig(redis.url, { WORKER_IDS: 'gpu-0' }), { fleet });
-});
-afterAll(async () => {
-  await cluster?.close();
-  await redis?.destroy();
-});
-
-const cancel = (id: string): Promise<Response> => fetch(`${cluster.apiUrl}/v1/jobs/${id}`, { method: 'DELETE' });
+const cancel = (id: string): Promise<Response> => fetch(`${ctx.cluster.apiUrl}/v1/jobs/${id}`, { method: 'DELETE' });
 
 describe('DELETE /v1/jobs/:id', () => {
   it('cancels a queued job, and cancelling it again gives the same 200', async () => {
-    const id = await submitJob(cluster.apiUrl, { model: 'rare', input: 1 });
-    expect((await readJob(cluster.apiUrl, id)).status).toBe('queued');
+    const id = await submitJob(ctx.cluster.apiUrl, { model: 'rare', input: 1 });
+    expect((await readJob(ctx.cluster.apiUrl, id)).status).toBe('queued');
     const first = await cancel(id);
     expect(first.status).toBe(200);
     const view = (await first.json()) as JobView;
@@ -40,15 +27,15 @@ describe('DELETE /v1/jobs/:id', () => {
     expect(await again.json()).toEqual(view);
     // The long-poll answers at once: cancelled is terminal.
     const started = Date.now();
-    expect((await readJob(cluster.apiUrl, id, 10)).status).toBe('cancelled');
+    expect((await readJob(ctx.cluster.apiUrl, id, 10)).status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(500);
   });
 
   it('cancels a job waiting in a worker queue; it never runs', async () => {
-    const blocker = await submitJob(cluster.apiUrl, { model: 'slow', input: 'blocker' });
-    await until(cluster.apiUrl, blocker, 'running');
-    const waiting = await submitJob(cluster.apiUrl, { model: 'default', input: 'never' });
-    expect((await until(cluster.apiUrl, waiting, 'dispatched')).worker?.id).toBe('gpu-0');
+    const blocker = await submitJob(ctx.cluster.apiUrl, { model: 'slow', input: 'blocker' });
+    await until(ctx.cluster.apiUrl, blocker, 'running');
+    const waiting = await submitJob(ctx.cluster.apiUrl, { model: 'default', input: 'never' });
+    expect((await until(ctx.cluster.apiUrl, waiting, 'dispatched')).worker?.id).toBe('gpu-0');
     const res = await cancel(waiting);
     expect(res.status).toBe(200);
     expect(((await res.json()) as JobView).status).toBe('cancelled');
@@ -58,9 +45,9 @@ describe('DELETE /v1/jobs/:id', () => {
     expect(running.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await running.json()) as { code: string }).code).toBe('job_not_cancellable');
     // After the blocker, the worker is idle and the cancelled job stayed cancelled.
-    expect((await readJob(cluster.apiUrl, blocker, 10)).status).toBe('completed');
+    expect((await readJob(ctx.cluster.apiUrl, blocker, 10)).status).toBe('completed');
     await new Promise((r) => setTimeout(r, 200));
-    const after = await readJob(cluster.apiUrl, waiting);
+    const after = await readJob(ctx.cluster.apiUrl, waiting);
     expect(after.status).toBe('cancelled');
     expect(after.timings.startedAt).toBeUndefined();
     // Finished: 409.

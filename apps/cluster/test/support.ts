@@ -1,5 +1,7 @@
-import { expect } from 'vitest';
-import { parseFleet, type JobView } from '@sched/core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { parseFleet, type Fleet, type JobView } from '@sched/core';
+import { RedisServer, testConfig } from '@sched/testkit';
+import { startLocalCluster, type LocalCluster } from '../src/index.js';
 
 export async function submitJob(baseUrl: string, body: unknown): Promise<string> {
   const res = await fetch(`${baseUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -32,3 +34,30 @@ export const PRICED_FLEET = parseFleet({
     { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
   ],
 });
+
+/**
+ * A local cluster on its own redis-server for one test file: started before its tests, stopped
+ * after. Read `ctx.cluster` inside tests (it exists once `beforeAll` ran).
+ */
+export function useCluster(fleet: Fleet, env: Record<string, string> = {}): { readonly cluster: LocalCluster; readonly redisUrl: string } {
+  let redis: RedisServer | undefined;
+  let cluster: LocalCluster | undefined;
+  beforeAll(async () => {
+    redis = await RedisServer.start({ appendOnly: false });
+    cluster = await startLocalCluster(testConfig(redis.url, env), { fleet });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.destroy();
+  });
+  return {
+    get cluster(): LocalCluster {
+      if (cluster === undefined) throw new Error('the cluster starts in beforeAll');
+      return cluster;
+    },
+    get redisUrl(): string {
+      if (redis === undefined) throw new Error('redis starts in beforeAll');
+      return redis.url;
+    },
+  };
+}
