@@ -75,28 +75,29 @@ export class JobStore {
       }
     }
     const payload: JobPayload = { ...request, createdAt };
+    // The listing index goes out with the add (one round trip); entries older than anything retained
+    // are trimmed as we go. If the add fails, an index entry without a job is skipped by listings.
+    const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
     try {
       await this.guard(() =>
-        this.ingress.add('job', payload, {
-          jobId: id,
-          priority: BULLMQ_PRIORITY[request.priority],
-          attempts: INGRESS_ATTEMPTS,
-          backoff: INGRESS_BACKOFF,
-          // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
-          removeOnComplete: true,
-          removeOnFail: { age: this.config.RESULT_TTL_S },
-        }),
-      );
-      // The listing index; entries older than anything retained are trimmed as we go.
-      const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
-      await this.guard(() =>
-        this.redis
-          .pipeline()
-          .zadd(this.keys.jobIndex, createdAt, id)
-          .zadd(this.keys.jobIndexByModel(request.model), createdAt, id)
-          .zremrangebyscore(this.keys.jobIndex, '-inf', oldest)
-          .zremrangebyscore(this.keys.jobIndexByModel(request.model), '-inf', oldest)
-          .exec(),
+        Promise.all([
+          this.ingress.add('job', payload, {
+            jobId: id,
+            priority: BULLMQ_PRIORITY[request.priority],
+            attempts: INGRESS_ATTEMPTS,
+            backoff: INGRESS_BACKOFF,
+            // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
+            removeOnComplete: true,
+            removeOnFail: { age: this.config.RESULT_TTL_S },
+          }),
+          this.redis
+            .pipeline()
+            .zadd(this.keys.jobIndex, createdAt, id)
+            .zadd(this.keys.jobIndexByModel(request.model), createdAt, id)
+            .zremrangebyscore(this.keys.jobIndex, '-inf', oldest)
+            .zremrangebyscore(this.keys.jobIndexByModel(request.model), '-inf', oldest)
+            .exec(),
+        ]),
       );
     } catch (error) {
       // Not accepted: the key must not answer for a job that does not exist.

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { isTerminal, subscribeWhenReady, type Logger, type StatusMessage } from '@sched/core';
+import { subscribeWhenReady, type Logger, type StatusMessage } from '@sched/core';
 
 type Wake = (message: StatusMessage | null) => void;
 
@@ -112,10 +112,6 @@ export class JobWatch {
     });
   }
 
-  /** True when a buffered or future message says the job reached a terminal state. */
-  static terminal(message: StatusMessage | null | undefined): boolean {
-    return message !== null && message !== undefined && isTerminal(message.status);
-  }
 
   close(): void {
     const set = this.waiters.get(this.jobId);

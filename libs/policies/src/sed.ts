@@ -1,6 +1,7 @@
 import type { Rng } from '@sched/core';
 import { candidates, type SamplingOptions } from './candidates.js';
 import { expectedDelayMs } from './expected-delay.js';
+import { leastBy } from './least-by.js';
 import type { FleetSnapshot, Policy, RoutableJob, WorkerView } from './types.js';
 
 /** The worker of `workers` with the least expected delay; ties broken at random. */
@@ -10,20 +11,7 @@ export function leastExpectedDelay(
   snapshot: FleetSnapshot,
   rng: Rng,
 ): WorkerView | null {
-  let best: WorkerView | null = null;
-  let bestDelay = Infinity;
-  let ties = 0;
-  for (const worker of workers) {
-    const delay = expectedDelayMs(job, worker, snapshot);
-    if (delay < bestDelay) {
-      best = worker;
-      bestDelay = delay;
-      ties = 1;
-    } else if (delay === bestDelay && rng() * ++ties < 1) {
-      best = worker;
-    }
-  }
-  return best;
+  return leastBy(workers, (worker) => expectedDelayMs(job, worker, snapshot), rng);
 }
 
 /**
