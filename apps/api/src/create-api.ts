@@ -18,10 +18,12 @@ import { createApiMetrics, createRegistry, mergeExpositions } from '@sched/telem
 import type { Registry } from 'prom-client';
 import { apiKeyAuth } from './api-keys.js';
 import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
+import { docsRoutes } from './docs-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { RecentCompletions } from './recent-completions.js';
 import { jobRoutes } from './job-routes.js';
 import { JobStore } from './job-store.js';
+import { buildOpenApiDocument } from './openapi.js';
 import { methodNotAllowed, problemHandler, routeNotFound, sendProblem } from './problem.js';
 import { StatusHub } from './status-hub.js';
 
@@ -46,7 +48,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const keys = keySpace(config.KEY_PREFIX);
   const registry = createRegistry('api');
   const metrics = createApiMetrics(registry, config.METRICS_ENABLED);
-  for (const reason of ['validation_failed', 'unknown_model', 'invalid_json', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable', 'unauthorized']) {
+  for (const reason of ['validation_failed', 'unknown_model', 'invalid_json', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable', 'unauthorized', 'webhook_url_forbidden', 'webhooks_disabled']) {
     metrics.jobsRejected.inc({ reason }, 0);
   }
 
@@ -83,6 +85,8 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     next();
   });
 
+  // Before the key check: the API description is the same for every deployment and holds no data.
+  app.use(docsRoutes(buildOpenApiDocument()));
   app.use(apiKeyAuth(config.API_KEYS, () => metrics.jobsRejected.inc({ reason: 'unauthorized' })));
   app.route('/healthz').get((_req, res) => void res.json({ status: 'ok' })).all(methodNotAllowed(['GET', 'HEAD']));
   app

@@ -17,6 +17,7 @@ import { jobEventsHandler } from './job-events.js';
 import type { JobStore } from './job-store.js';
 import { methodNotAllowed } from './problem.js';
 import type { StatusHub } from './status-hub.js';
+import { forbiddenWebhookUrl } from './webhook-url.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAX_WAIT_S = 30;
@@ -60,6 +61,21 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       throw new SchedError('unknown_model', `model "${request.model}" is not in the catalog (GET /v1/models)`, {
         fieldErrors: [{ path: 'model', message: 'unknown model' }],
       });
+    }
+    if (request.webhook !== undefined) {
+      if (config.WEBHOOK_SECRET === undefined) {
+        rejectInto('webhooks_disabled');
+        throw new SchedError('webhooks_disabled', 'this deployment has no WEBHOOK_SECRET, so it sends no webhooks; poll, long-poll or use SSE', {
+          fieldErrors: [{ path: 'webhook', message: 'webhooks are not enabled here' }],
+        });
+      }
+      const forbidden = config.WEBHOOK_ALLOW_PRIVATE ? null : forbiddenWebhookUrl(request.webhook.url);
+      if (forbidden !== null) {
+        rejectInto('webhook_url_forbidden');
+        throw new SchedError('webhook_url_forbidden', `webhook.url is not allowed: ${forbidden} (set WEBHOOK_ALLOW_PRIVATE=true for local development)`, {
+          fieldErrors: [{ path: 'webhook.url', message: forbidden }],
+        });
+      }
     }
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {

@@ -7,7 +7,7 @@ import {
   INGRESS_BACKOFF,
   INGRESS_QUEUE,
   SchedError,
-  latestStartAt,
+  JobReader,
   workerQueueName,
   type Config,
   type Fleet,
@@ -18,7 +18,6 @@ import {
   type KeySpace,
 } from '@sched/core';
 import { v5 as uuidv5 } from 'uuid';
-import { deriveJobView } from './derive-job-view.js';
 
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
 const INDEX_GRACE_S = 86_400;
@@ -39,14 +38,16 @@ const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command ti
 export class JobStore {
   private readonly ingress: Queue<JobPayload>;
   private readonly workerQueues = new Map<string, Queue<JobPayload>>();
+  private readonly reader: JobReader;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeySpace,
     private readonly config: Config,
-    private readonly classOf: (workerId: string) => string | undefined,
-    private readonly models: Fleet['models'],
+    classOf: (workerId: string) => string | undefined,
+    models: Fleet['models'],
   ) {
+    this.reader = new JobReader(redis, keys, classOf, models);
     this.ingress = new Queue<JobPayload>(INGRESS_QUEUE, { connection: redis, prefix: config.KEY_PREFIX, skipVersionCheck: true });
     this.ingress.on('error', () => undefined);
   }
@@ -107,31 +108,9 @@ export class JobStore {
     return accepted;
   }
 
-  /**
-   * At most two round trips: the ingress job and the route atomically, then the
-   * worker job and its lock. A caller that already knows the route (from a
-   * status message) skips the first when the worker job is there.
-   */
+  /** The job's public view (see JobReader.read); null when unknown or expired. */
   async read(id: string, knownRoute?: string): Promise<JobView | null> {
-    return this.guard(async () => {
-      if (knownRoute !== undefined) {
-        const fast = await this.readWorkerJob(id, knownRoute);
-        if (fast.workerJob.data !== undefined) return this.derive(id, {}, knownRoute, fast.workerJob, fast.locked);
-      }
-      const first = await this.redis
-        .multi()
-        .hgetall(this.keys.jobHash(INGRESS_QUEUE, id))
-        .get(this.keys.route(id))
-        .get(this.keys.terminal(id))
-        .exec();
-      const ingress = (first?.[0]?.[1] ?? {}) as Record<string, string>;
-      const route = (first?.[1]?.[1] ?? null) as string | null;
-      const terminal = (first?.[2]?.[1] ?? null) as string | null;
-      if (terminal !== null) return JSON.parse(terminal) as JobView;
-      if (route === null) return this.derive(id, ingress, null, {}, false);
-      const { workerJob, locked } = await this.readWorkerJob(id, route);
-      return this.derive(id, ingress, route, workerJob, locked);
-    });
+    return this.guard(() => this.reader.read(id, knownRoute));
   }
 
   /**
@@ -200,24 +179,6 @@ export class JobStore {
       this.workerQueues.set(workerId, queue);
     }
     return queue;
-  }
-
-  private async readWorkerJob(id: string, workerId: string): Promise<{ workerJob: Record<string, string>; locked: boolean }> {
-    const queue = workerQueueName(workerId);
-    const replies = await this.redis.pipeline().hgetall(this.keys.jobHash(queue, id)).exists(this.keys.jobLock(queue, id)).exec();
-    return { workerJob: (replies?.[0]?.[1] ?? {}) as Record<string, string>, locked: replies?.[1]?.[1] === 1 };
-  }
-
-  private derive(id: string, ingress: Record<string, string>, route: string | null, workerJob: Record<string, string>, locked: boolean): JobView | null {
-    return deriveJobView({
-      id,
-      ingress,
-      route,
-      workerJob,
-      locked,
-      workerClass: route === null ? undefined : this.classOf(route),
-      latestStart: (payload, workerClass) => latestStartAt(this.models, payload, workerClass),
-    });
   }
 
   /** BullMQ's Prometheus export of the ingress queue. */

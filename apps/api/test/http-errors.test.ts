@@ -127,3 +127,20 @@ describe('bad input gets a clear problem+json error', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 });
+
+describe('webhooks on a deployment without WEBHOOK_SECRET', () => {
+  it('refuses a job with a webhook (422 webhooks_disabled) and still takes jobs without one', async () => {
+    const plain = await createApi(testConfig(redis.url, { WEBHOOK_SECRET: '' }), { fleet });
+    try {
+      const at = `http://127.0.0.1:${await plain.listen()}/v1/jobs`;
+      const headers = { 'content-type': 'application/json' };
+      const refused = await fetch(at, { method: 'POST', headers, body: JSON.stringify({ model: 'default', input: 1, webhook: { url: 'https://example.com/h' } }) });
+      expect(refused.status).toBe(422);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(((await refused.json()) as { code: string }).code).toBe('webhooks_disabled');
+      expect((await fetch(at, { method: 'POST', headers, body: JSON.stringify({ model: 'default', input: 1 }) })).status).toBe(202);
+    } finally {
+      await plain.close();
+    }
+  });
+});

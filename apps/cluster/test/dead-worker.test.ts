@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,10 +30,25 @@ let dispatcher: Dispatcher;
 let survivor: WorkerHost | undefined;
 let doomed: SpawnedApp | undefined;
 let base: string;
+/** A webhook receiver: counts deliveries by webhook-id. */
+let receiver: Server;
+const deliveries: string[] = [];
 
 beforeAll(async () => {
   redis = await RedisServer.start({ appendOnly: false });
-  config = testConfig(redis.url, { FLEET_FILE: fleetFile, LOCK_DURATION_MS: '1000', DEAD_WORKER_GRACE_MS: '1500' });
+  config = testConfig(redis.url, {
+    FLEET_FILE: fleetFile,
+    LOCK_DURATION_MS: '1000',
+    DEAD_WORKER_GRACE_MS: '1500',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_RECHECK_MS: '300',
+  });
+  receiver = createServer((req, res) => {
+    deliveries.push(String(req.headers['webhook-id']));
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => receiver.once('listening', resolve));
   dispatcher = await createDispatcher(config, { serveMetrics: false });
   api = await createApi(config);
   base = `http://127.0.0.1:${await api.listen()}`;
@@ -42,10 +59,12 @@ afterAll(async () => {
   await api?.close();
   await dispatcher?.close();
   await redis?.destroy();
+  receiver?.closeAllConnections();
+  receiver?.close();
 });
 
 describe('a worker that dies and never comes back', () => {
-  it('has its running and waiting jobs routed again to a live worker', async () => {
+  it('has its running and waiting jobs routed again to a live worker; a webhook is sent once', async () => {
     doomed = spawnApp('worker', {
       REDIS_URL: config.REDIS_URL,
       KEY_PREFIX: config.KEY_PREFIX,
@@ -56,7 +75,9 @@ describe('a worker that dies and never comes back', () => {
       LOCK_DURATION_MS: '1000',
     });
     await waitFor(() => doomed?.output().includes('worker host started') === true, 15_000, 'gpu-0 to start');
-    const ids = await Promise.all([1, 2, 3].map((i) => submitJob(base, { model: 'default', input: i })));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    // The first job carries a webhook: its delivery was reserved by the worker that died.
+    const ids = await Promise.all([1, 2, 3].map((i) => submitJob(base, { model: 'default', input: i, ...(i === 1 ? { webhook: { url: hook } } : {}) })));
     await until(base, ids[0] ?? '', 'running', 5000);
     for (const id of ids) expect((await readJob(base, id)).worker?.id).toBe('gpu-0');
 
@@ -69,5 +90,8 @@ describe('a worker that dies and never comes back', () => {
       expect(view.status).toBe('completed');
       expect(view.worker?.id).toBe('gpu-1');
     }
+    await waitFor(async () => (await readJob(base, ids[0] ?? '')).webhook?.state === 'delivered', 5000, 'the webhook to be delivered');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(deliveries).toEqual([ids[0]]);
   });
 });

@@ -3,6 +3,8 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import {
   BULLMQ_PRIORITY,
   INGRESS_QUEUE,
+  JobReader,
+  WebhookOutbox,
   closeRedis,
   createLogger,
   createRedis,
@@ -29,6 +31,7 @@ import type { Registry } from 'prom-client';
 import { DeadWorkerRecovery } from './dead-worker-recovery.js';
 import { FleetTracker } from './fleet-tracker.js';
 import { LatencySampler } from './latency-sampler.js';
+import { WebhookSender } from './webhook-sender.js';
 
 export interface DispatcherOptions {
   /** The model catalog, for expected service times. @defaultValue the fleet file named by FLEET_FILE */
@@ -95,6 +98,19 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     });
   };
 
+  const classOfLive = (workerId: string): string | undefined => {
+    const position = fleet.index.indexOf(workerId);
+    return position === -1 ? undefined : fleet.index.worker(position).class;
+  };
+  // A job failed here (deadline, no worker) reserves its webhook before it fails, releases it after.
+  const outbox = new WebhookOutbox(redis, config);
+  const classes = new Map(catalog.workers.map((w) => [w.id, w.class]));
+  const sender =
+    config.WEBHOOK_SECRET === undefined
+      ? null
+      : new WebhookSender({ config, keys, redis, metrics, logger, reader: new JobReader(redis, keys, (id) => classes.get(id) ?? classOfLive(id), catalog.models) }, config.WEBHOOK_SECRET);
+  if (sender === null) logger.info('WEBHOOK_SECRET is not set: webhooks are not sent by this dispatcher');
+
   const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, workerQueue, publish, logger });
   const refreshFleet = async (): Promise<void> => {
     let readSeq = 0;
@@ -136,6 +152,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     let workerId = job.attemptsStarted > 1 ? await redis.get(keys.route(id)) : null;
     if (workerId === null) {
       if ((latestStartAt(catalog.models, payload) ?? Infinity) < Date.now()) {
+        await outbox.reserve(id, payload);
         throw new UnrecoverableError(
           encodeJobError({ code: 'deadline_exceeded', message: `no worker can finish it within its ${payload.deadlineMs} ms deadline; not run` }),
         );
@@ -188,6 +205,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     const id = job.id ?? '';
     const waited = Date.now() - job.data.createdAt;
     if (waited >= config.NO_WORKER_TIMEOUT_MS) {
+      await outbox.reserve(id, job.data);
       throw new UnrecoverableError(
         encodeJobError({ code: 'no_worker', message: `no live worker serves model "${job.data.model}" (waited ${waited} ms)` }),
       );
@@ -229,11 +247,14 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     concurrency: config.DISPATCH_CONCURRENCY,
     lockDuration: config.LOCK_DURATION_MS,
     stalledInterval: config.LOCK_DURATION_MS,
-    skipVersionCheck: true,
+    // Not skipVersionCheck: BullMQ would assume Redis 5 and wait whole seconds for parked jobs.
   });
   consumer.on('failed', (job, error) => {
     if (!job) return;
+    // finishedOn is set only when no attempt is left (a passing Redis error is retried).
+    if (job.finishedOn === undefined) return;
     publish({ id: job.id ?? '', status: 'failed', at: Date.now() });
+    outbox.release(job.id ?? '', job.data).catch((e: unknown) => logger.warn({ jobId: job.id, err: String(e) }, 'could not release webhook; it goes out after the re-check delay'));
     logger.warn({ jobId: job.id, err: error.message }, 'job failed before dispatch');
   });
   consumer.on('error', (error) => logger.warn({ err: error.message }, 'ingress consumer error'));
@@ -251,7 +272,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const close = async (): Promise<void> => {
     clearInterval(refreshTimer);
     await consumer.close();
-    await Promise.all([ingress.close(), ...[...workerQueues.values()].map((q) => q.close())]);
+    if (sender !== null) await sender.close();
+    await Promise.all([outbox.close(), ingress.close(), ...[...workerQueues.values()].map((q) => q.close())]);
     await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(consumerConnection)]);
     if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));
     logger.info('dispatcher stopped');

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import {
+  WebhookOutbox,
   closeRedis,
   createLogger,
   createRedis,
@@ -53,7 +54,8 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   publisher.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis error'));
   const latency = new LatencyModel(fleet.models);
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
-  const workers = selected.map((spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, logger, metrics, rng }));
+  const outbox = new WebhookOutbox(publisher, config);
+  const workers = selected.map((spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, outbox, logger, metrics, rng }));
 
   const heartbeat = async (): Promise<void> => {
     const now = Date.now();
@@ -97,7 +99,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     for (const worker of workers) pipeline.del(keys.workerDescriptor(worker.spec.id));
     await pipeline.exec().catch(() => undefined);
     await announce('left').catch(() => undefined);
-    await Promise.all(queues.map((q) => q.close()));
+    await Promise.all([...queues.map((q) => q.close()), outbox.close()]);
     await closeRedis(publisher);
     if (metricsServer) await new Promise<void>((resolve) => metricsServer.server.close(() => resolve()));
     logger.info('worker host stopped');

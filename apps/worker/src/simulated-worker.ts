@@ -18,6 +18,7 @@ import {
   type ResolvedWorker,
   type Rng,
   type StatusMessage,
+  type WebhookOutbox,
   type WorkerDescriptor,
   type WorkerState,
 } from '@sched/core';
@@ -34,6 +35,8 @@ export interface SimulatedWorkerDeps {
   models: Fleet['models'];
   /** Shared connection for publishing status and heartbeats. */
   publisher: Redis;
+  /** Where a finished job's webhook delivery goes. */
+  outbox: WebhookOutbox;
   logger: Logger;
   metrics: WorkerMetrics;
   rng: Rng;
@@ -92,7 +95,8 @@ export class SimulatedWorker {
       concurrency: this.spec.slots * (this.spec.maxBatch ?? 1),
       lockDuration: config.LOCK_DURATION_MS,
       stalledInterval: config.LOCK_DURATION_MS,
-      skipVersionCheck: true,
+      // No skipVersionCheck on a Worker: without the version BullMQ assumes Redis 5 and rounds every
+      // blocking wait up to whole seconds, so a retry's 200 ms backoff would take a second.
     });
     worker.on('completed', (job, result) => this.onCompleted(job, result));
     worker.on('failed', (job, error) => this.onFailed(job, error));
@@ -149,6 +153,8 @@ export class SimulatedWorker {
   private async run(job: Job<JobPayload, JobResult>): Promise<JobResult> {
     const { latency, rng } = this.deps;
     const payload = job.data;
+    // Before the job can finish, its webhook delivery is reserved (a delayed safety net, promoted on finish).
+    await this.deps.outbox.reserve(job.id ?? '', payload);
     // A job that can no longer finish in time is skipped, never run.
     if ((latestStartAt(this.deps.models, payload, this.spec.class) ?? Infinity) < Date.now()) {
       throw new UnrecoverableError(
@@ -197,6 +203,7 @@ export class SimulatedWorker {
     const id = job.id ?? '';
     const now = Date.now();
     this.finish(id, 'completed', now, now - job.data.createdAt, job.attemptsStarted);
+    this.releaseWebhook(job);
     this.observe(job, 'completed', now);
     this.log.debug({ jobId: id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
   }
@@ -207,12 +214,14 @@ export class SimulatedWorker {
     const now = Date.now();
     // BullMQ sets finishedOn only when no retry is left.
     if (job.finishedOn === undefined) {
+      this.deps.outbox.forget(id);
       this.publish({ id, status: 'dispatched', worker: this.spec.id, retry: true, at: now, attempt: job.attemptsStarted });
       this.deps.metrics.jobsCompleted.inc({ model: job.data.model, class: this.spec.class, worker: this.spec.id, outcome: 'retried' });
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
     }
     this.finish(id, 'failed', now, now - job.data.createdAt, job.attemptsStarted);
+    this.releaseWebhook(job);
     this.observe(job, 'failed', now);
     this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
   }
@@ -227,6 +236,13 @@ export class SimulatedWorker {
       .publish(keys.statusChannel, JSON.stringify(message))
       .exec()
       .catch((error: unknown) => this.log.warn({ jobId: id, err: String(error) }, 'could not publish status'));
+  }
+
+  private releaseWebhook(job: Job<JobPayload, JobResult>): void {
+    this.deps.outbox
+      .release(job.id ?? '', job.data)
+      // The reserved delivery still fires after WEBHOOK_RECHECK_MS.
+      .catch((error: unknown) => this.log.warn({ jobId: job.id, err: String(error) }, 'could not release webhook; it goes out after the re-check delay'));
   }
 
   private observe(job: Job<JobPayload, JobResult>, outcome: 'completed' | 'failed', now: number): void {

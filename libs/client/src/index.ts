@@ -11,3 +11,4 @@ export {
 } from './client.js';
 export { type JobEvent } from './job-events.js';
 export { SseParser, type SseMessage } from './sse-parser.js';
+export { verifyWebhook, WebhookVerificationError, type VerifiedWebhook, type WebhookHeaders } from './verify-webhook.js';

@@ -54,6 +54,16 @@ export const configSchema = z.object({
     .optional()
     .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
     .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' }),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, { error: 'expected whsec_ followed by a base64 secret of at least 24 bytes' })
+    .optional(),
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.max(50).default(8),
+  WEBHOOK_BACKOFF_MS: positiveInt.default(5000),
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  WEBHOOK_CONCURRENCY: positiveInt.max(1000).default(64),
+  WEBHOOK_RECHECK_MS: positiveInt.default(5000),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   METRICS_ENABLED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
   BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -15,6 +15,8 @@ export const ERROR_TABLE = {
   payload_too_large: { status: 413, title: 'Request body too large' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
   unknown_model: { status: 422, title: 'No such model in the catalog' },
+  webhook_url_forbidden: { status: 422, title: 'Webhook URL points to a private, loopback, link-local or metadata address' },
+  webhooks_disabled: { status: 422, title: 'Webhooks are not enabled on this deployment' },
   idempotency_mismatch: { status: 422, title: 'Idempotency-Key reused with a different body' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },

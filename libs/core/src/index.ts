@@ -12,3 +12,7 @@ export * from './rng.js';
 export * from './fleet-state.js';
 export * from './run-main.js';
 export * from './redis-server.js';
+export * from './derive-job-view.js';
+export * from './job-reader.js';
+export * from './webhook-outbox.js';
+export * from './api-schemas.js';

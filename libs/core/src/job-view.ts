@@ -50,6 +50,27 @@ export interface JobView {
   deadlineMs?: number;
   timings: JobTimings;
   metadata?: JobRequest['metadata'];
+  /** Delivery of the job's webhook, when it was submitted with one. */
+  webhook?: WebhookView;
+}
+
+export const WEBHOOK_STATES = ['pending', 'retrying', 'delivered', 'failed'] as const;
+/**
+ * `pending`: the job is not finished, or its delivery has not been tried yet; `retrying`: at least
+ * one attempt failed and another is scheduled; `delivered`: a 2xx came back; `failed`: attempts ran
+ * out, the receiver answered 410, or the URL is not allowed.
+ */
+export type WebhookState = (typeof WEBHOOK_STATES)[number];
+
+export interface WebhookView {
+  state: WebhookState;
+  attempts: number;
+  /** HTTP status of the last attempt (absent when it got no answer). */
+  lastStatus?: number;
+  /** Why the last attempt failed, when it did. */
+  lastError?: string;
+  /** When the receiver first answered 2xx. */
+  deliveredAt?: string;
 }
 
 export interface JobAccepted {

@@ -41,6 +41,8 @@ export interface KeySpace {
   readonly jobIndex: string;
   /** The same, per model. */
   jobIndexByModel(model: string): string;
+  /** Delivery state of a job's webhook (hash: state, attempts, lastStatus, lastError, deliveredAt). */
+  webhookState(jobId: string): string;
   /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
   idempotency(jobId: string): string;
 }
@@ -57,6 +59,7 @@ export function keySpace(prefix: string): KeySpace {
     jobLock: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}:lock`,
     route: (jobId: string) => `${prefix}:${SCHED}:route:${jobId}`,
     terminal: (jobId: string) => `${prefix}:${SCHED}:terminal:${jobId}`,
+    webhookState: (jobId: string) => `${prefix}:${SCHED}:webhook:${jobId}`,
     idempotency: (jobId: string) => `${prefix}:${SCHED}:idem:${jobId}`,
     jobIndex: `${prefix}:${SCHED}:jobs`,
     jobIndexByModel: (model: string) => `${prefix}:${SCHED}:jobs:model:${model}`,

@@ -79,8 +79,22 @@ export function createDispatcherMetrics(registry: Registry, enabled = true) {
       labelNames: ['class'] as const,
       registers: [registry],
     })),
+    webhookDeliveries: metric(enabled, () => new Counter({
+      name: 'sched_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome: delivered (2xx), retrying (failed, another attempt scheduled), failed (attempts exhausted or 410), blocked (address not allowed).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    })),
+    webhookLatency: metric(enabled, () => new Histogram({
+      name: 'sched_webhook_delivery_latency_seconds',
+      help: 'From the job finishing to its webhook receiver answering 2xx (retries included).',
+      buckets: LATENCY_BUCKETS_S,
+      registers: [registry],
+    })),
   };
 }
+
+export const WEBHOOK_OUTCOMES = ['delivered', 'retrying', 'failed', 'blocked'] as const;
 export type DispatcherMetrics = ReturnType<typeof createDispatcherMetrics>;
 
 export function createWorkerMetrics(registry: Registry, enabled = true) {

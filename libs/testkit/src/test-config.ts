@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '@sched/core';
 
 /** A config for an in-process test: its own key prefix, ports picked by the OS, quiet logs, fast timers. */
+/** The webhook signing secret every test cluster uses (receivers verify with it). */
+export const TEST_WEBHOOK_SECRET = 'whsec_qxZyl0Oka510nYu2LG2UueSWra/Ms5LlmcUao99MnLM=';
+
 export function testConfig(redisUrl: string, overrides: Record<string, string> = {}): Config {
   return loadConfig({
     REDIS_URL: redisUrl,
@@ -15,6 +18,7 @@ export function testConfig(redisUrl: string, overrides: Record<string, string> =
     PARK_RECHECK_MS: '200',
     RETRY_BACKOFF_MS: '20',
     LOG_LEVEL: 'silent',
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     ...overrides,
   });
 }

@@ -1,4 +1,5 @@
-import { decodeJobError, type JobPayload, type JobResult, type JobStatus, type JobView } from '@sched/core';
+import { decodeJobError } from './errors.js';
+import { WEBHOOK_STATES, type JobPayload, type JobResult, type JobStatus, type JobView, type WebhookState, type WebhookView } from './job-view.js';
 
 /** The raw hashes one read of a job brings back (see JobStore.read). */
 export interface JobRecords {
@@ -11,6 +12,8 @@ export interface JobRecords {
   workerJob: Record<string, string>;
   /** Whether the worker-queue job holds a lock, i.e. is executing now. */
   locked: boolean;
+  /** The job's webhook delivery record (`keys.webhookState`); empty before the first attempt. */
+  webhook?: Record<string, string>;
   /** Class of the routed worker, from the fleet catalog. */
   workerClass: string | undefined;
   /** For jobs with a deadline: the latest start that can still meet it (see `latestStartAt`). */
@@ -70,6 +73,7 @@ export function deriveJobView(records: JobRecords): JobView | null {
   else if (status === 'failed') view.error = decodeJobError(source.failedReason ?? 'execution_failed: unknown failure');
   if (payload.metadata !== undefined) view.metadata = payload.metadata;
   if (payload.deadlineMs !== undefined) view.deadlineMs = payload.deadlineMs;
+  if (payload.webhook !== undefined) view.webhook = webhookView(records.webhook ?? {});
 
   const t = view.timings;
   if (payload.dispatchedAt !== undefined && inWorker) t.dispatchedAt = iso(payload.dispatchedAt);
@@ -82,5 +86,15 @@ export function deriveJobView(records: JobRecords): JobView | null {
     t.totalMs = finishedOn - payload.createdAt;
     if (startedOn !== undefined && inWorker) t.serviceMs = finishedOn - startedOn;
   }
+  return view;
+}
+
+/** The delivery record as the job view shows it; `pending` until the sender first writes it. */
+export function webhookView(record: Record<string, string>): WebhookView {
+  const state = (WEBHOOK_STATES as readonly string[]).includes(record.state ?? '') ? (record.state as WebhookState) : 'pending';
+  const view: WebhookView = { state, attempts: Number(record.attempts ?? 0) };
+  if (record.lastStatus !== undefined && record.lastStatus !== '') view.lastStatus = Number(record.lastStatus);
+  if (record.lastError !== undefined && record.lastError !== '') view.lastError = record.lastError;
+  if (record.deliveredAt !== undefined && record.deliveredAt !== '') view.deliveredAt = new Date(Number(record.deliveredAt)).toISOString();
   return view;
 }

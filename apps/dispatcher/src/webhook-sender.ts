@@ -1,0 +1,217 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import { Webhook } from 'standardwebhooks';
+import {
+  WEBHOOK_BACKOFF_TYPE,
+  WEBHOOK_QUEUE,
+  createRedis,
+  closeRedis,
+  isTerminal,
+  type Config,
+  type JobReader,
+  type KeySpace,
+  type Logger,
+  type WebhookJobData,
+  type WebhookState,
+} from '@sched/core';
+import { WEBHOOK_OUTCOMES, type DispatcherMetrics } from '@sched/telemetry';
+
+/** Each retry waits this many times longer than the one before (before jitter). */
+export const WEBHOOK_BACKOFF_FACTOR = 5;
+/** Retry delays are spread ±20 % so a receiver coming back is not hit by every retry at once. */
+const JITTER = 0.2;
+/** A Retry-After longer than this is capped. */
+const MAX_RETRY_AFTER_MS = 86_400_000;
+const USER_AGENT = 'sched-webhooks/0.1';
+
+/** A failed attempt that should be tried again, honouring the receiver's Retry-After when it sent one. */
+export class WebhookAttemptError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+    this.name = 'WebhookAttemptError';
+  }
+}
+
+/**
+ * Delay before retry n (n = failed attempts so far, from 1): base × 5^(n−1), ±20 % jitter, or the
+ * receiver's Retry-After. With the default 5 s base and 8 attempts the retries come after about
+ * 5 s, 25 s, 2 min, 10 min, 52 min, 4.3 h and 21.7 h: about 27 h in all.
+ */
+export function webhookBackoffMs(attemptsMade: number, baseMs: number, error: unknown, random: () => number = Math.random): number {
+  if (error instanceof WebhookAttemptError && error.retryAfterMs !== undefined) return error.retryAfterMs;
+  const nominal = baseMs * WEBHOOK_BACKOFF_FACTOR ** Math.max(0, attemptsMade - 1);
+  return Math.round(nominal * (1 - JITTER + 2 * JITTER * random()));
+}
+
+/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  // delta-seconds, or an IMF-fixdate (which always names a day and a month).
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : /[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) - now : NaN;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+}
+
+export interface WebhookSenderDeps {
+  config: Config;
+  keys: KeySpace;
+  /** Connection for the delivery records. */
+  redis: Redis;
+  reader: JobReader;
+  metrics: DispatcherMetrics;
+  logger: Logger;
+}
+
+/**
+ * Consumes the `webhooks` queue: for each finished job, POSTs the job view (the JSON of
+ * GET /v1/jobs/:id) signed per Standard Webhooks, with a stable `webhook-id` (the job id).
+ * Only 2xx is success; redirects are not followed; 410 stops retrying. The address is
+ * checked on the socket after DNS resolution (request-filtering-agent), so a hostname
+ * that resolves to a private address is refused even if it changed since submission.
+ */
+export class WebhookSender {
+  private readonly signer: Webhook;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly connection: Redis;
+  private readonly worker: Worker<WebhookJobData>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: WebhookSenderDeps,
+    secret: string,
+  ) {
+    const { config, metrics } = deps;
+    this.log = deps.logger.child({ component: 'webhooks' });
+    this.signer = new Webhook(secret);
+    const filter = { allowPrivateIPAddress: config.WEBHOOK_ALLOW_PRIVATE, keepAlive: true, maxSockets: 256 };
+    this.agents = { http: new RequestFilteringHttpAgent(filter), https: new RequestFilteringHttpsAgent(filter) };
+    for (const outcome of WEBHOOK_OUTCOMES) metrics.webhookDeliveries.inc({ outcome }, 0);
+    this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-webhooks' });
+    this.connection.on('error', () => undefined);
+    this.worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, (job, token) => this.deliver(job, token), {
+      connection: this.connection,
+      prefix: config.KEY_PREFIX,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      // An attempt may take the whole timeout; its lock must outlive it.
+      lockDuration: Math.max(config.LOCK_DURATION_MS, config.WEBHOOK_TIMEOUT_MS + 5000),
+      // Not skipVersionCheck: BullMQ would assume Redis 5 and wait whole seconds for delayed retries.
+      settings: {
+        backoffStrategy: (attemptsMade, _type, error) => webhookBackoffMs(attemptsMade, config.WEBHOOK_BACKOFF_MS, error),
+      },
+    });
+    this.worker.on('error', (error) => this.log.warn({ err: error.message }, 'webhook consumer error'));
+  }
+
+  private async deliver(job: Job<WebhookJobData>, token: string | undefined): Promise<{ status: number }> {
+    const { config, reader, metrics } = this.deps;
+    const { jobId, url } = job.data;
+    const view = await reader.read(jobId);
+    if (view === null) throw new UnrecoverableError(`job ${jobId} expired before its webhook could be sent`);
+    if (!isTerminal(view.status)) {
+      // The reservation's safety net fired while the job is still running (or being retried): look again later.
+      await job.moveToDelayed(Date.now() + config.WEBHOOK_RECHECK_MS, token);
+      throw new DelayedError();
+    }
+    const attempt = job.attemptsMade + 1;
+    const last = attempt >= (job.opts.attempts ?? 1);
+    const body = JSON.stringify(view);
+    const timestamp = new Date();
+    const headers = {
+      'webhook-id': jobId,
+      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+      'webhook-signature': this.signer.sign(jobId, timestamp, body),
+    };
+
+    let answer: Answer;
+    try {
+      answer = await this.post(new URL(url), body, headers);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/is not allowed\. Because/.test(message)) {
+        await this.record(jobId, 'failed', attempt, undefined, `address not allowed: ${message}`);
+        metrics.webhookDeliveries.inc({ outcome: 'blocked' });
+        throw new UnrecoverableError(`webhook address not allowed: ${message}`);
+      }
+      return this.failed(jobId, attempt, last, undefined, error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError') ? `no answer within ${config.WEBHOOK_TIMEOUT_MS} ms` : message, undefined);
+    }
+
+    if (answer.status >= 200 && answer.status < 300) {
+      await this.record(jobId, 'delivered', attempt, answer.status, undefined);
+      metrics.webhookDeliveries.inc({ outcome: 'delivered' });
+      const finishedAt = view.timings.finishedAt === undefined ? undefined : Date.parse(view.timings.finishedAt);
+      if (finishedAt !== undefined) metrics.webhookLatency.observe(Math.max(0, Date.now() - finishedAt) / 1000);
+      return { status: answer.status };
+    }
+    if (answer.status === 410) {
+      await this.record(jobId, 'failed', attempt, 410, 'receiver answered 410 Gone; not retried');
+      metrics.webhookDeliveries.inc({ outcome: 'failed' });
+      throw new UnrecoverableError('receiver answered 410 Gone');
+    }
+    const reason = answer.status >= 300 && answer.status < 400 ? `receiver answered ${answer.status} (redirects are not followed)` : `receiver answered ${answer.status}`;
+    return this.failed(jobId, attempt, last, answer.status, reason, parseRetryAfter(answer.retryAfter));
+  }
+
+  private async failed(jobId: string, attempt: number, last: boolean, status: number | undefined, reason: string, retryAfterMs: number | undefined): Promise<never> {
+    await this.record(jobId, last ? 'failed' : 'retrying', attempt, status, reason);
+    this.deps.metrics.webhookDeliveries.inc({ outcome: last ? 'failed' : 'retrying' });
+    this.log.info({ jobId, attempt, status, err: reason }, last ? 'webhook failed; no attempts left' : 'webhook attempt failed; retrying');
+    throw new WebhookAttemptError(reason, retryAfterMs);
+  }
+
+  private async record(jobId: string, state: WebhookState, attempts: number, status: number | undefined, error: string | undefined): Promise<void> {
+    const { redis, keys, config } = this.deps;
+    const key = keys.webhookState(jobId);
+    const fields: Record<string, string | number> = { state, attempts, lastStatus: status ?? '', lastError: error ?? '' };
+    if (state === 'delivered') fields.deliveredAt = Date.now();
+    await redis.multi().hset(key, fields).expire(key, config.RESULT_TTL_S).exec();
+  }
+
+  private post(url: URL, body: string, headers: Record<string, string>): Promise<Answer> {
+    const secure = url.protocol === 'https:';
+    const request = secure ? https.request : http.request;
+    return new Promise<Answer>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent: secure ? this.agents.https : this.agents.http,
+          signal: AbortSignal.timeout(this.deps.config.WEBHOOK_TIMEOUT_MS),
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'user-agent': USER_AGENT,
+          },
+        },
+        (res) => {
+          const retryAfter = res.headers['retry-after'];
+          // The answer's body is not needed; read it off so the socket can be reused.
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+    await closeRedis(this.connection);
+  }
+}

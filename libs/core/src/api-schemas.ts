@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { ERROR_TABLE, JOB_ERROR_CODES, type JobError, type ProblemDetails, type SchedErrorCode } from './errors.js';
+import { latencySpecSchema } from './fleet.js';
+import { MODEL_NAME_PATTERN, PRIORITIES, jobRequestSchema } from './job-request.js';
+import { JOB_STATUSES, WEBHOOK_STATES, type JobAccepted, type JobResult, type JobTimings, type JobView, type WebhookView } from './job-view.js';
+
+/**
+ * Zod schemas of what the API answers, for the OpenAPI document (`apps/api/src/openapi.ts`)
+ * and for tests that check real responses. The TypeScript interfaces they describe stay
+ * the source the code is written against; the checks at the end of this file fail to
+ * compile when a schema and its interface drift apart.
+ *
+ * Objects are not strict: a client must accept fields added later. Tests that want an
+ * exact match compare `schema.parse(body)` (which drops unknown keys) with the body.
+ * A `meta` `id` names the schema in the document's `components.schemas`.
+ */
+
+const isoTime = z.iso.datetime({ offset: true }).meta({ description: 'ISO 8601 timestamp' });
+const count = z.int().nonnegative();
+const ms = z.number().nonnegative();
+const modelName = z.string().regex(MODEL_NAME_PATTERN).meta({ description: 'A model of the catalog (GET /v1/models)' });
+const jobId = z.uuid().meta({ description: 'Job id, a UUID made by the server (v4, or v5 of the API key and Idempotency-Key)' });
+
+export const jobErrorSchema = z
+  .object({ code: z.enum(JOB_ERROR_CODES), message: z.string() })
+  .meta({ id: 'JobError', description: "Why the job failed (the job's own error, not an HTTP error)" });
+
+export const jobResultSchema = z
+  .object({
+    model: z.string(),
+    worker: z.string(),
+    class: z.string(),
+    // nonoptional: z.unknown() alone would make the key optional, and a completed job always has an output.
+    output: z.unknown().nonoptional().meta({ description: "The model's output (any JSON value)" }),
+  })
+  .meta({ id: 'JobResult', description: "The worker's result of a completed job" });
+
+export const jobTimingsSchema = z
+  .object({
+    createdAt: isoTime,
+    dispatchedAt: isoTime.optional(),
+    startedAt: isoTime.optional(),
+    finishedAt: isoTime.optional(),
+    queueMs: ms.optional().meta({ description: 'Submission to start, ms' }),
+    serviceMs: ms.optional().meta({ description: 'Start to finish, ms' }),
+    totalMs: ms.optional().meta({ description: 'Submission to finish, ms' }),
+  })
+  .meta({ id: 'JobTimings' });
+
+export const webhookViewSchema = z
+  .object({
+    state: z.enum(WEBHOOK_STATES).meta({
+      description:
+        '`pending`: not finished or not tried yet; `retrying`: an attempt failed and another is scheduled; `delivered`: a 2xx came back; `failed`: attempts ran out, the receiver answered 410, or the URL is not allowed',
+    }),
+    attempts: count,
+    lastStatus: z.int().optional().meta({ description: 'HTTP status of the last attempt (absent when it got no answer)' }),
+    lastError: z.string().optional().meta({ description: 'Why the last attempt failed, when it did' }),
+    deliveredAt: isoTime.optional().meta({ description: 'When the receiver first answered 2xx' }),
+  })
+  .meta({ id: 'WebhookView', description: "Delivery of the job's webhook, when it was submitted with one" });
+
+export const jobViewSchema = z.object({
+  id: jobId,
+  status: z.enum(JOB_STATUSES),
+  model: modelName,
+  priority: z.enum(PRIORITIES),
+  worker: z.object({ id: z.string(), class: z.string() }).optional().meta({ description: 'The worker the job was routed to' }),
+  result: jobResultSchema.optional(),
+  error: jobErrorSchema.optional(),
+  attempts: count.meta({ description: 'Executions started on its current worker' }),
+  deadlineMs: z.int().positive().optional().meta({ description: "The job's deadline (ms from submission), when it has one" }),
+  timings: jobTimingsSchema,
+  metadata: jobRequestSchema.shape.metadata,
+  webhook: webhookViewSchema.optional(),
+}).meta({ id: 'JobView', description: 'A job as `GET /v1/jobs/{id}` reads it' });
+
+export const jobAcceptedSchema = z.object({
+  id: jobId,
+  status: z.literal('queued'),
+  model: modelName,
+  createdAt: isoTime,
+}).meta({ id: 'JobAccepted' });
+
+export const jobListSchema = z.object({
+  jobs: z.array(jobViewSchema).meta({ description: 'Newest first' }),
+  nextCursor: z.string().optional().meta({ description: 'Pass as `cursor` for the next page; absent on the last page' }),
+}).meta({ id: 'JobList' });
+
+/** Query of `GET /v1/jobs` (what job-routes.ts accepts; the cursor is opaque). */
+export const jobListQuerySchema = z.object({
+  status: z.enum(JOB_STATUSES).optional(),
+  model: modelName.optional(),
+  limit: z.int().min(1).max(100).default(20),
+  cursor: z.string().optional().meta({ description: '`nextCursor` of the previous page' }),
+});
+
+/** Query of `GET /v1/jobs/:id`. */
+export const jobReadQuerySchema = z.object({
+  wait: z.number().min(0).max(30).optional().meta({
+    description: 'Long-poll: answer when the job finishes or after this many seconds (0-30), whichever comes first',
+  }),
+});
+
+export const jobIdParamsSchema = z.object({ id: jobId });
+
+/** Headers of `POST /v1/jobs`. */
+export const jobSubmitHeadersSchema = z.object({
+  'Idempotency-Key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/)
+    .optional()
+    .meta({
+      description:
+        'Makes the submission safe to retry (1-255 visible ASCII characters): the same key and body get the first answer again for 24 h, and no second job; another body gets 422 `idempotency_mismatch`',
+    }),
+});
+
+/** Headers of `GET /v1/jobs/:id/events`. */
+export const jobEventsHeadersSchema = z.object({
+  'Last-Event-ID': z
+    .string()
+    .regex(/^\d+$/)
+    .optional()
+    .meta({ description: 'The `id` of the last event seen: a reconnecting stream resumes after it, without repeats' }),
+});
+
+const ERROR_CODES = Object.keys(ERROR_TABLE) as SchedErrorCode[];
+
+export const fieldErrorSchema = z.object({ path: z.string(), message: z.string() }).readonly().meta({ id: 'FieldError' });
+
+export const problemDetailsSchema = z
+  .object({
+    type: z.string().meta({ description: '`urn:sched:problem:<code>`' }),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    code: z.enum(ERROR_CODES),
+    instance: z.string().optional().meta({ description: 'The request path' }),
+    errors: z.array(fieldErrorSchema).readonly().optional().meta({ description: 'Each field that failed validation' }),
+  })
+  .meta({ id: 'ProblemDetails', description: 'RFC 9457 problem details plus a stable `code`' });
+
+export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+export const readinessSchema = z.object({ status: z.literal('ready') }).meta({ id: 'Readiness' });
+
+/** One worker in `GET /v1/fleet` and the fleet stream (`FleetWorkerView` in apps/api). */
+export const fleetWorkerViewSchema = z.object({
+  id: z.string(),
+  class: z.string().nullable().meta({ description: 'null once the worker is down (its descriptor expired)' }),
+  models: z.array(z.string()),
+  slots: z.int().nullable(),
+  state: z.enum(['live', 'draining', 'down']),
+  depth: count.meta({ description: 'waiting + active' }),
+  waiting: count,
+  active: count,
+  retrying: count.meta({ description: 'Failed attempts waiting for their backoff' }),
+  heartbeatAgeMs: ms,
+  serviceMs: z.record(z.string(), z.number()).meta({ description: 'Observed mean service time per model, ms' }),
+  busy: count,
+  batchSize: z.number().meta({ description: 'Mean jobs per execution (1 without batching)' }),
+}).meta({ id: 'FleetWorker' });
+
+export const fleetListSchema = z.object({ workers: z.array(fleetWorkerViewSchema) }).meta({ id: 'FleetList' });
+
+/** The last minute's completions (`RecentSummary` in apps/api). */
+export const recentSummarySchema = z.object({
+  throughputPerS: z.number().nonnegative(),
+  p99Ms: z.number().nullable(),
+  shareByWorker: z.record(z.string(), z.number()),
+  jobs: count,
+}).meta({ id: 'RecentSummary' });
+
+/** `data` of each `fleet` event of `GET /v1/fleet/stream`. */
+export const fleetSnapshotSchema = z
+  .object({ workers: z.array(fleetWorkerViewSchema), recent: recentSummarySchema })
+  .meta({ id: 'FleetSnapshot' });
+
+export const modelCatalogSchema = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      classes: z.record(z.string(), latencySpecSchema).meta({ description: 'Latency per worker class, as in the fleet file' }),
+      workers: z.array(z.string()).meta({ description: 'Workers that serve the model' }),
+    }),
+  ),
+}).meta({ id: 'ModelCatalog' });
+
+/**
+ * True when A and B are the same type, optional keys included (mutual assignability alone
+ * would let a schema miss an optional field); a `false` here is a compile error below.
+ */
+export type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Expect<T extends true> = T;
+
+type _SchemasMatchInterfaces = [
+  Expect<Equals<z.infer<typeof jobViewSchema>, JobView>>,
+  Expect<Equals<z.infer<typeof jobAcceptedSchema>, JobAccepted>>,
+  Expect<Equals<z.infer<typeof jobTimingsSchema>, JobTimings>>,
+  Expect<Equals<z.infer<typeof jobResultSchema>, JobResult>>,
+  Expect<Equals<z.infer<typeof webhookViewSchema>, WebhookView>>,
+  Expect<Equals<z.infer<typeof jobErrorSchema>, JobError>>,
+  Expect<Equals<z.infer<typeof problemDetailsSchema>, ProblemDetails>>,
+];

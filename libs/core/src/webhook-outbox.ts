@@ -1,0 +1,77 @@
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { JobPayload } from './job-view.js';
+import { WEBHOOK_QUEUE } from './keys.js';
+
+/** What a `webhooks` job carries; its BullMQ id is the job's id, so it exists at most once per job. */
+export interface WebhookJobData {
+  jobId: string;
+  url: string;
+}
+
+/** The backoff type the webhook sender registers (see `webhookBackoffMs`). */
+export const WEBHOOK_BACKOFF_TYPE = 'webhook';
+
+/**
+ * Puts a job's webhook delivery in the `webhooks` queue without ever losing it to a crash.
+ *
+ * `reserve` is called before a job can finish (a worker picking it up, the dispatcher about to
+ * fail it): it adds the delivery as a *delayed* job, a safety net that fires WEBHOOK_RECHECK_MS
+ * later. `release` is called once the job has finished and promotes it at once. If the process
+ * dies in between, the safety net still fires; the sender checks that the job is terminal and
+ * looks again later when it is not. Adding is idempotent (the id is the job id), so a retried
+ * or recovered job reserves the same delivery.
+ */
+export class WebhookOutbox {
+  private readonly queue: Queue<WebhookJobData>;
+  private readonly reserved = new Map<string, Job<WebhookJobData>>();
+
+  constructor(
+    connection: Redis,
+    private readonly config: Config,
+  ) {
+    this.queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection, prefix: config.KEY_PREFIX, skipVersionCheck: true });
+    this.queue.on('error', () => undefined);
+  }
+
+  /** Adds the safety-net delivery of a job that has a webhook; a no-op for one without. */
+  async reserve(jobId: string, payload: Pick<JobPayload, 'webhook'>): Promise<void> {
+    if (payload.webhook === undefined) return;
+    const job = await this.add(jobId, payload.webhook.url, this.config.WEBHOOK_RECHECK_MS);
+    this.reserved.set(jobId, job);
+  }
+
+  /** The job has finished: deliver now (adds the delivery if nothing reserved it). */
+  async release(jobId: string, payload: Pick<JobPayload, 'webhook'>): Promise<void> {
+    if (payload.webhook === undefined) return;
+    const job = this.reserved.get(jobId) ?? (await this.add(jobId, payload.webhook.url, this.config.WEBHOOK_RECHECK_MS));
+    this.reserved.delete(jobId);
+    // Throws when the delivery is no longer delayed (its safety net fired, or it already ran): nothing to do.
+    await job.promote().catch(() => undefined);
+  }
+
+  /** Forget a reservation without delivering (the job will be retried elsewhere). */
+  forget(jobId: string): void {
+    this.reserved.delete(jobId);
+  }
+
+  private add(jobId: string, url: string, delay: number): Promise<Job<WebhookJobData>> {
+    return this.queue.add(
+      'deliver',
+      { jobId, url },
+      {
+        jobId,
+        delay,
+        attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
+        backoff: { type: WEBHOOK_BACKOFF_TYPE },
+        removeOnComplete: { age: this.config.RESULT_TTL_S },
+        removeOnFail: { age: this.config.RESULT_TTL_S },
+      },
+    );
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}
