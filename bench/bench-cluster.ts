@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { startLocalCluster, type LocalCluster } from '@sched/cluster';
-import { RedisServer, loadConfig } from '@sched/core';
+import { RedisServer, freePort, loadConfig } from '@sched/core';
+import { spawnApp, waitFor } from '@sched/testkit';
 
 export interface BenchCluster {
   readonly cluster: LocalCluster;
@@ -46,4 +47,43 @@ export function runLoadClient<T>(args: readonly string[], url: string): Promise<
       else resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as T);
     });
   });
+}
+
+export interface SplitCluster {
+  readonly apiUrl: string;
+  readonly dispatcherMetricsUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The cluster as a deployment runs it: api, dispatcher and one worker host as three processes
+ * (so they spread over both cores) on their own redis-server; resolves once all three are up.
+ */
+export async function startSplitCluster(fleetPath: string, policy: string, env: Record<string, string> = {}): Promise<SplitCluster> {
+  const redis = await RedisServer.start({ appendOnly: false });
+  const [apiPort, dispatcherPort] = [await freePort(), await freePort()];
+  const common = {
+    REDIS_URL: redis.url,
+    FLEET_FILE: fleetPath,
+    SCHED_POLICY: policy,
+    LOG_LEVEL: 'warn',
+    API_HOST: '127.0.0.1',
+    API_PORT: String(apiPort),
+    DISPATCHER_METRICS_PORT: String(dispatcherPort),
+    WORKER_METRICS_PORT: '0',
+    ...env,
+  };
+  const apps = (['worker', 'dispatcher', 'api'] as const).map((name) => ({ name, app: spawnApp(name, { ...common, LOG_LEVEL: 'info' }) }));
+  const started: Record<string, string> = { api: 'api listening', dispatcher: 'dispatcher started', worker: 'worker host started' };
+  for (const { name, app } of apps) await waitFor(() => app.output().includes(started[name] ?? '?'), 30_000, `${name} to start`);
+  await new Promise((r) => setTimeout(r, 1500));
+  return {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    dispatcherMetricsUrl: `http://127.0.0.1:${dispatcherPort}/metrics`,
+    close: async () => {
+      for (const { app } of apps) app.child.kill('SIGTERM');
+      await Promise.all(apps.map(({ app }) => app.exited));
+      await redis.destroy();
+    },
+  };
 }

@@ -5,7 +5,6 @@ import {
   ERROR_TABLE,
   fleetListSchema,
   fleetSnapshotSchema,
-  fleetWorkerViewSchema,
   healthSchema,
   jobAcceptedSchema,
   jobEventsHeadersSchema,
@@ -19,11 +18,11 @@ import {
   modelCatalogSchema,
   problemDetailsSchema,
   readinessSchema,
-  recentSummarySchema,
   type Equals,
   type Fleet,
   type SchedErrorCode,
 } from '@sched/core';
+import type { fleetWorkerViewSchema, recentSummarySchema } from '@sched/core';
 import { DOCS_ASSETS } from './docs-page.js';
 import type { FleetWorkerView } from './fleet-routes.js';
 import { MAX_WAIT_S } from './job-routes.js';
@@ -93,6 +92,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'post',
     path: '/v1/jobs',
+    operationId: 'submitJob',
     tags: ['jobs'],
     summary: 'Submit a job',
     description: 'Validates the body, then adds the job to the ingress queue. The job id is made by the server.',
@@ -123,6 +123,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/v1/jobs',
+    operationId: 'listJobs',
     tags: ['jobs'],
     summary: 'List jobs, newest first',
     request: { query: jobListQuerySchema },
@@ -131,6 +132,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/v1/jobs/{id}',
+    operationId: 'getJob',
     tags: ['jobs'],
     summary: 'Read a job',
     description: `With \`wait\`, answers as soon as the job is finished, or after \`wait\` seconds (at most ${MAX_WAIT_S}) with its status then.`,
@@ -140,6 +142,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'delete',
     path: '/v1/jobs/{id}',
+    operationId: 'cancelJob',
     tags: ['jobs'],
     summary: 'Cancel a job that has not started',
     description: 'A job already cancelled answers 200 again; one running or finished answers 409.',
@@ -152,6 +155,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/v1/jobs/{id}/events',
+    operationId: 'streamJobEvents',
     tags: ['jobs'],
     summary: "Stream a job's status changes (Server-Sent Events)",
     request: { params: jobIdParamsSchema, headers: jobEventsHeadersSchema },
@@ -160,6 +164,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/v1/fleet',
+    operationId: 'getFleet',
     tags: ['fleet'],
     summary: 'Every worker ever seen, with its queue load and liveness',
     responses: { 200: json('The fleet', fleetListSchema), ...problems('unauthorized', 'redis_unavailable') },
@@ -167,6 +172,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/v1/fleet/stream',
+    operationId: 'streamFleet',
     tags: ['fleet'],
     summary: 'The fleet once a second (Server-Sent Events; feeds the page at /)',
     security: BROWSER,
@@ -175,6 +181,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/v1/models',
+    operationId: 'listModels',
     tags: ['fleet'],
     summary: 'The model catalog',
     responses: { 200: json('Every model with its latency per class and the workers that serve it', modelCatalogSchema), ...problems('unauthorized') },
@@ -182,6 +189,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/healthz',
+    operationId: 'getHealth',
     tags: ['operations'],
     summary: 'Liveness',
     security: PUBLIC,
@@ -190,6 +198,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/readyz',
+    operationId: 'getReadiness',
     tags: ['operations'],
     summary: 'Readiness: Redis answers',
     security: PUBLIC,
@@ -198,6 +207,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/metrics',
+    operationId: 'getMetrics',
     tags: ['operations'],
     summary: 'Prometheus metrics (open: keep it behind the network)',
     security: PUBLIC,
@@ -206,6 +216,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/',
+    operationId: 'getFleetPage',
     tags: ['pages'],
     summary: 'The live fleet page',
     security: BROWSER,
@@ -214,6 +225,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/admin/queues',
+    operationId: 'getQueueBoard',
     tags: ['pages'],
     summary: "Bull Board over ingress and every worker queue (its own routes below this path are Bull Board's)",
     security: BROWSER,
@@ -222,6 +234,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
     tags: ['pages'],
     summary: 'This document',
     security: PUBLIC,
@@ -230,6 +243,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/docs',
+    operationId: 'getDocsPage',
     tags: ['pages'],
     summary: 'This document in Swagger UI',
     security: PUBLIC,
@@ -238,6 +252,7 @@ function registerRoutes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/docs/assets/{file}',
+    operationId: 'getDocsAsset',
     tags: ['pages'],
     summary: 'Swagger UI files for /docs (served by the API, no CDN)',
     security: PUBLIC,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { ConfigError, RedisServer, createLogger, loadConfig, type Config } from '@sched/core';
 import { startLocalCluster } from './local-cluster.js';
@@ -30,6 +31,12 @@ async function main(): Promise<void> {
     }
     config = Object.freeze({ ...config, REDIS_URL: embedded.url });
   }
+  // A local cluster sends webhooks to receivers on this machine (localhost, a LAN address): the
+  // SSRF guard is lifted unless WEBHOOK_ALLOW_PRIVATE=false was given, and a secret is made up if none was.
+  const allowPrivate = process.env.WEBHOOK_ALLOW_PRIVATE === undefined || process.env.WEBHOOK_ALLOW_PRIVATE === '' ? true : config.WEBHOOK_ALLOW_PRIVATE;
+  const generatedSecret = config.WEBHOOK_SECRET === undefined;
+  const webhookSecret = config.WEBHOOK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`;
+  config = Object.freeze({ ...config, WEBHOOK_ALLOW_PRIVATE: allowPrivate, WEBHOOK_SECRET: webhookSecret });
   const logger = createLogger('cluster', config.LOG_LEVEL);
   const cluster = await startLocalCluster(config, { logger });
 
@@ -41,6 +48,9 @@ async function main(): Promise<void> {
     `  API          ${cluster.apiUrl}/v1/jobs`,
     `  Metrics      ${cluster.apiUrl}/metrics · dispatcher :${cluster.dispatcher.metricsPort ?? '-'} · workers :${cluster.workers.metricsPort ?? '-'}`,
     `  Redis        ${config.REDIS_URL}${embedded ? ` (embedded, data in ${embedded.dir})` : ''}`,
+    `  Webhooks     signed with ${generatedSecret ? `${webhookSecret} (made up for this run; set WEBHOOK_SECRET to keep one)` : 'WEBHOOK_SECRET'}`,
+    `               private and loopback receivers ${allowPrivate ? 'allowed (WEBHOOK_ALLOW_PRIVATE=true: local development only)' : 'refused'}`,
+    `  API docs     ${cluster.apiUrl}/docs`,
     '',
     '  Try:',
     `    curl -s -X POST ${cluster.apiUrl}/v1/jobs -H 'content-type: application/json' -d '{"model":"resnet50","input":{"image":"cat.jpg"}}'`,

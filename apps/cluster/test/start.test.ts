@@ -1,4 +1,6 @@
-import { createConnection } from 'node:net';
+import { createServer } from 'node:http';
+import { createConnection, type AddressInfo } from 'node:net';
+import { verifyWebhook } from '@sched/client';
 import { describe, expect, it } from 'vitest';
 import { spawnApp, waitFor } from '@sched/testkit';
 import { readJob, submitJob } from './support.js';
@@ -29,6 +31,29 @@ describe('the local cluster (npm start)', () => {
 
     const view = await readJob(apiUrl, await submitJob(apiUrl, { model: 'resnet50', input: 'cat.jpg' }), 10);
     expect(view.status).toBe('completed');
+
+    // Webhooks work out of the box: a loopback receiver is allowed, and the banner's secret verifies them.
+    expect(app.output()).toContain('private and loopback receivers allowed (WEBHOOK_ALLOW_PRIVATE=true');
+    const secret = /signed with (whsec_\S+)/.exec(app.output())?.[1] ?? '';
+    const received: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ body, headers: req.headers });
+        res.writeHead(204).end();
+      });
+    }).listen(0, 'localhost');
+    await new Promise((resolve) => receiver.once('listening', resolve));
+    try {
+      const hook = `http://localhost:${(receiver.address() as AddressInfo).port}/done`;
+      const id = await submitJob(apiUrl, { model: 'resnet50', input: 'dog.jpg', webhook: { url: hook } });
+      await waitFor(() => received.length > 0, 10_000, 'the webhook');
+      const first = received[0] ?? { body: '', headers: {} };
+      expect(verifyWebhook(secret, first.body, first.headers).job).toMatchObject({ id, status: 'completed' });
+    } finally {
+      receiver.close();
+    }
 
     app.child.kill('SIGINT');
     expect(await app.exited).toBe(0);
