@@ -39,6 +39,11 @@ describe('a job whose model no live worker serves', () => {
     const others = await Promise.all(Array.from({ length: 10 }, (_, i) => submitJob(cluster.apiUrl, { model: 'default', input: i })));
     for (const id of others) expect((await readJob(cluster.apiUrl, id, 10)).status).toBe('completed');
     expect((await readJob(cluster.apiUrl, parked)).status).toBe('queued');
+    // The parked job is backlog of the only class that serves its model, though no tpu worker exists yet.
+    await cluster.dispatcher.refreshFleet();
+    const metrics = await (await fetch(`http://127.0.0.1:${cluster.dispatcher.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^sched_backlog_jobs\{class="tpu",app="dispatcher"\} 1$/m);
+    expect(metrics).toMatch(/^sched_backlog_jobs\{class="gpu",app="dispatcher"\} 0$/m);
 
     const startedAt = Date.now();
     const tpu = await createWorkerHost({ ...cluster.config, WORKER_IDS: ['tpu-0'] }, { fleet, serveMetrics: false });
@@ -48,6 +53,9 @@ describe('a job whose model no live worker serves', () => {
     expect(view.worker?.id).toBe('tpu-0');
     // Woken by the fleet event, not by the next re-check of its parking delay.
     expect(Date.now() - startedAt).toBeLessThan(1000);
+    await cluster.dispatcher.refreshFleet();
+    const after = await (await fetch(`http://127.0.0.1:${cluster.dispatcher.metricsPort}/metrics`)).text();
+    expect(after).toMatch(/^sched_backlog_jobs\{class="tpu",app="dispatcher"\} 0$/m);
   });
 
   it('fails with no_worker once NO_WORKER_TIMEOUT_MS has passed', async () => {

@@ -123,6 +123,10 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     if (gained) await ingress.promoteJobs();
   };
 
+  // Jobs parked for want of a worker (by this dispatcher), for the backlog gauge. An entry outlives
+  // its re-check by a margin: another dispatcher may have taken the job since, and it then lapses.
+  const parkedJobs = new Map<string, { model: string; until: number }>();
+  const classesServing = new Map(Object.entries(catalog.models).map(([model, byClass]) => [model, Object.keys(byClass)]));
   // Every class of the catalog shows on the dashboard even with no worker in some state (0, not absent).
   const catalogClasses = [...new Set(Object.values(catalog.models).flatMap((byClass) => Object.keys(byClass)))];
   const seenWorkers = new Set<string>();
@@ -142,6 +146,15 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       metrics.fleetWorkers.inc({ class: view.class, state: state === 'dead' ? 'down' : state });
       metrics.heartbeatAge.set({ worker: view.id }, Math.max(0, (now - heartbeatAt) / 1000));
       metrics.backlog.inc({ class: view.class }, Math.max(0, view.depth - view.slots));
+    }
+    // A parked job is backlog of the one class that can serve its model (DESIGN: "jobs waiting that
+    // only that class can serve"); one that several classes could serve is nobody's in particular.
+    for (const [id, { model, until }] of parkedJobs) {
+      if (until < now) parkedJobs.delete(id);
+      else {
+        const serving = classesServing.get(model) ?? [];
+        if (serving.length === 1) metrics.backlog.inc({ class: serving[0] ?? '' });
+      }
     }
   };
 
@@ -182,6 +195,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       removeOnFail: { age: config.RESULT_TTL_S },
     });
     await routeWritten;
+    parkedJobs.delete(id);
     fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt, seq);
     metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
@@ -211,6 +225,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       );
     }
     logger.debug({ jobId: id, model: job.data.model }, 'no worker serves the model; parked');
+    parkedJobs.set(id, { model: job.data.model, until: Date.now() + 2 * config.PARK_RECHECK_MS + 1000 });
     await job.moveToDelayed(Date.now() + config.PARK_RECHECK_MS, token);
     throw new DelayedError();
   };
@@ -253,6 +268,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     if (!job) return;
     // finishedOn is set only when no attempt is left (a passing Redis error is retried).
     if (job.finishedOn === undefined) return;
+    parkedJobs.delete(job.id ?? '');
     publish({ id: job.id ?? '', status: 'failed', at: Date.now() });
     outbox.release(job.id ?? '', job.data).catch((e: unknown) => logger.warn({ jobId: job.id, err: String(e) }, 'could not release webhook; it goes out after the re-check delay'));
     logger.warn({ jobId: job.id, err: error.message }, 'job failed before dispatch');
