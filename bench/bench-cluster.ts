@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { startLocalCluster, type LocalCluster } from '@sched/cluster';
 import { RedisServer, freePort, loadConfig } from '@sched/core';
 import { spawnApp, waitFor } from '@sched/testkit';
@@ -50,6 +51,8 @@ export function runLoadClient<T>(args: readonly string[], url: string): Promise<
 }
 
 export interface SplitCluster {
+  /** Process ids of the worker host, the dispatcher and the api. */
+  readonly pids: readonly number[];
   readonly apiUrl: string;
   readonly dispatcherMetricsUrl: string;
   close(): Promise<void>;
@@ -78,6 +81,7 @@ export async function startSplitCluster(fleetPath: string, policy: string, env: 
   for (const { name, app } of apps) await waitFor(() => app.output().includes(started[name] ?? '?'), 30_000, `${name} to start`);
   await new Promise((r) => setTimeout(r, 1500));
   return {
+    pids: apps.map(({ app }) => app.child.pid ?? 0),
     apiUrl: `http://127.0.0.1:${apiPort}`,
     dispatcherMetricsUrl: `http://127.0.0.1:${dispatcherPort}/metrics`,
     close: async () => {
@@ -86,4 +90,13 @@ export async function startSplitCluster(fleetPath: string, policy: string, env: 
       await redis.destroy();
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
 }

@@ -1,19 +1,26 @@
 /**
- * Pipeline throughput with metrics on vs off (METRICS_ENABLED), in one run, alternating:
- * a fleet with far more worker capacity than the pipeline can feed (16 gpu × 8 slots,
- * resnet50 ~8 ms), so the one-process cluster's CPU is the limit and any metric cost shows.
+ * Pipeline throughput with metrics on vs off (METRICS_ENABLED), in one run, alternating rounds.
+ * The cluster runs as a deployment does (api, dispatcher, worker host: three processes) on a
+ * fleet with far more worker capacity than the pipeline can feed (16 gpu × 8 slots, resnet50
+ * ~8 ms), so the CPU is the limit and any metric cost shows. A closed loop (--concurrency
+ * clients each submitting and long-polling one job after another) keeps it saturated without
+ * the open-loop pile-up that made earlier runs vary 2×. Reported per round: completed jobs/s,
+ * and CPU ms per job of the three processes (/proc), the cost that sets capacity.
  *
- *   npx tsx --conditions=@sched/source bench/metrics-overhead.ts [--rate 400] [--duration 10] [--rounds 2]
+ *   npx tsx --conditions=@sched/source bench/metrics-overhead.ts [--concurrency 64] [--seconds 15] [--rounds 3]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runLoadClient, startBenchCluster } from './bench-cluster.js';
+import { createClient } from '@sched/client';
+import { cpuSeconds, startSplitCluster } from './bench-cluster.js';
 
 const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '400' }, duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' } },
+  options: { concurrency: { type: 'string', default: '64' }, seconds: { type: 'string', default: '15' }, rounds: { type: 'string', default: '3' }, warmup: { type: 'string', default: '3' } },
 });
+const concurrency = Number(values.concurrency);
+const seconds = Number(values.seconds);
 const dir = mkdtempSync(join(tmpdir(), 'metrics-overhead-'));
 const fleetPath = join(dir, 'fleet.json');
 writeFileSync(
@@ -24,31 +31,55 @@ writeFileSync(
   }),
 );
 
-interface Report {
-  completed: number;
-  throughputPerS: number;
-  latencyMs: { p50: number; p99: number };
+interface Round {
+  jobsPerS: number;
+  cpuMsPerJob: number;
 }
-const results: Record<'on' | 'off', Report[]> = { on: [], off: [] };
-console.log(`open load ${values.rate} jobs/s for ${values.duration} s, resnet50 on 16 gpu × 8 slots, ${values.rounds} rounds\n`);
-console.log('| metrics | completed | jobs/s | p50 | p99 |');
-console.log('|---|---:|---:|---:|---:|');
-for (let round = 0; round < Number(values.rounds); round++) {
-  for (const mode of ['on', 'off'] as const) {
-    const bench = await startBenchCluster(fleetPath, 'sed', { METRICS_ENABLED: mode === 'on' ? 'true' : 'false' });
+
+/** Runs the closed loop for `ms`; resolves with the jobs completed in that time. */
+async function closedLoop(apiUrl: string, ms: number): Promise<number> {
+  const client = createClient({ baseUrl: apiUrl, timeoutMs: 60_000 });
+  const until = Date.now() + ms;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, c) => {
+      for (let i = 0; Date.now() < until; i++) {
+        const { id } = await client.submit({ model: 'resnet50', input: `${c}-${i}` });
+        const view = await client.wait(id, { timeoutS: 60 });
+        if (view.status === 'completed' && Date.now() <= until) done++;
+      }
+    }),
+  );
+  await client.close();
+  return done;
+}
+
+const results: Record<'on' | 'off', Round[]> = { on: [], off: [] };
+console.log(`closed loop, ${concurrency} clients (submit + long-poll), ${seconds} s per round after ${values.warmup} s warm-up; resnet50 on 16 gpu × 8 slots; api, dispatcher, worker host as 3 processes; 2 cores\n`);
+console.log('| round | metrics | jobs/s | CPU ms per job (api + dispatcher + worker) |');
+console.log('|---:|---|---:|---:|');
+for (let round = 1; round <= Number(values.rounds); round++) {
+  // Alternate which goes first, so a drift in the machine's load does not favour one side.
+  const order = round % 2 === 1 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+  for (const mode of order) {
+    const cluster = await startSplitCluster(fleetPath, 'sed', { METRICS_ENABLED: mode === 'on' ? 'true' : 'false' });
     try {
-      await runLoadClient(['burst', '--count', '100', '--spacing-ms', '2', '--model', 'resnet50'], bench.cluster.apiUrl);
-      const report = await runLoadClient<Report>(
-        ['open', '--rate', String(values.rate), '--duration', String(values.duration), '--model', 'resnet50', '--max-outstanding', '5000'],
-        bench.cluster.apiUrl,
-      );
-      results[mode].push(report);
-      console.log(`| ${mode} | ${report.completed} | ${report.throughputPerS.toFixed(1)} | ${report.latencyMs.p50.toFixed(1)} | ${report.latencyMs.p99.toFixed(1)} |`);
+      await closedLoop(cluster.apiUrl, Number(values.warmup) * 1000);
+      const cpuBefore = cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      const started = Date.now();
+      const jobs = await closedLoop(cluster.apiUrl, seconds * 1000);
+      const elapsed = (Date.now() - started) / 1000;
+      const cpu = cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore;
+      const r = { jobsPerS: jobs / elapsed, cpuMsPerJob: (cpu * 1000) / jobs };
+      results[mode].push(r);
+      console.log(`| ${round} | ${mode} | ${r.jobsPerS.toFixed(1)} | ${r.cpuMsPerJob.toFixed(3)} |`);
     } finally {
-      await bench.close();
+      await cluster.close();
     }
   }
 }
-const mean = (rs: Report[]): number => rs.reduce((a, r) => a + r.throughputPerS, 0) / rs.length;
-console.log(`\nthroughput ratio on / off: ${(mean(results.on) / mean(results.off)).toFixed(3)}`);
+const mean = (rs: Round[], f: (r: Round) => number): number => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+const thr = mean(results.on, (r) => r.jobsPerS) / mean(results.off, (r) => r.jobsPerS);
+const cpu = mean(results.off, (r) => r.cpuMsPerJob) / mean(results.on, (r) => r.cpuMsPerJob);
+console.log(`\nthroughput ratio on / off: ${thr.toFixed(3)}; capacity ratio from CPU per job (off / on): ${cpu.toFixed(3)}`);
 rmSync(dir, { recursive: true, force: true });

@@ -38,8 +38,17 @@ type _SchemasMatchApiTypes = [
   Expect<Equals<z.infer<typeof modelCatalogSchema>['models'][number]['classes'], Fleet['models'][string]>>,
 ];
 
-/** The request body, named for the document; `input` is required even though zod types it `unknown`. */
-const jobRequestBodySchema = jobRequestSchema.meta({ id: 'JobRequest', required: ['model', 'input'] });
+/**
+ * The request body under its component name. zod types `input` as `unknown`, so the generator
+ * would call it optional; a key is required exactly when the schema refuses it absent.
+ * (Module level: a zod `id` can be registered once per process.)
+ */
+const jobRequestBodySchema = jobRequestSchema.meta({
+  id: 'JobRequest',
+  required: Object.entries(jobRequestSchema.shape)
+    .filter(([, schema]) => !schema.safeParse(undefined).success)
+    .map(([key]) => key),
+});
 
 const BEARER = 'apiKey';
 const BASIC = 'browserBasic';
@@ -55,7 +64,10 @@ const WWW_AUTHENTICATE: ResponseConfig['headers'] = {
 const problemHeaders = (status: number): ResponseConfig['headers'] =>
   status === 429 || status === 503 ? RETRY_AFTER : status === 401 ? WWW_AUTHENTICATE : undefined;
 
-/** One response per HTTP status the codes map to (ERROR_TABLE), each `application/problem+json`. */
+/**
+ * One response per HTTP status the route's codes map to in ERROR_TABLE, each `application/problem+json`;
+ * every route can also answer 500 `internal` (problemHandler).
+ */
 function problems(...codes: SchedErrorCode[]): Record<string, ResponseConfig> {
   const byStatus = new Map<number, SchedErrorCode[]>();
   for (const code of [...codes, 'internal' as const]) {
