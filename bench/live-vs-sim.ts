@@ -5,7 +5,7 @@
  * Poisson arrivals (written once as a trace and replayed by both), the same policy code.
  *
  *   npx tsx --conditions=@sched/source bench/live-vs-sim.ts [--fleet heterogeneous] [--jobs 600]
- *       [--loads 0.5,0.8] [--policies greedy-gpu,sed,jsq,p2c] [--seed 1] [--overhead-ms 10]
+ *       [--loads 0.5,0.8] [--policies greedy-gpu,sed,jsq,p2c] [--seed 1] [--overhead-ms 10] [--split]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { bundledFleetPath, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
 import { LatencyModel, type TraceArrival } from '@sched/exec';
 import { buildArrivals, simulate, type SimPolicyName } from '@sched/sim';
-import { runLoadClient, startBenchCluster } from './bench-cluster.js';
+import { runLoadClient, startBenchCluster, startSplitCluster } from './bench-cluster.js';
 import { runSharedQueueLive } from './shared-queue-baseline.js';
 
 /** Jobs sent before each measured live run (not measured). */
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     policies: { type: 'string', default: 'greedy-gpu,sed,jsq,p2c,shared-queue' },
     seed: { type: 'string', default: '1' },
     'overhead-ms': { type: 'string', default: '10' },
+    /** Run api, dispatcher and worker host as three processes (a deployment's shape) instead of one. */
+    split: { type: 'boolean', default: false },
   },
 });
 const fleetName = values.fleet as 'default' | 'prototype' | 'heterogeneous';
@@ -55,13 +57,11 @@ function arrivalsFor(load: number): TraceArrival[] {
 
 /** The measured replay, after a short burst that warms JIT, Lua scripts and every worker queue. */
 async function live(policy: PolicyName, tracePath: string): Promise<{ p50: number; p99: number; mean: number; completed: number }> {
-  const bench = await startBenchCluster(fleetPath, policy);
+  const bench = values.split ? await startSplitCluster(fleetPath, policy) : await startBenchCluster(fleetPath, policy);
+  const apiUrl = 'apiUrl' in bench ? bench.apiUrl : bench.cluster.apiUrl;
   try {
-    await runLoadClient(['burst', '--count', String(WARM_UP_JOBS), '--spacing-ms', '5'], bench.cluster.apiUrl);
-    const report = await runLoadClient<{ completed: number; latencyMs: { p50: number; p99: number; mean: number } }>(
-      ['replay', '--trace', tracePath],
-      bench.cluster.apiUrl,
-    );
+    await runLoadClient(['burst', '--count', String(WARM_UP_JOBS), '--spacing-ms', '5'], apiUrl);
+    const report = await runLoadClient<{ completed: number; latencyMs: { p50: number; p99: number; mean: number } }>(['replay', '--trace', tracePath], apiUrl);
     return { ...report.latencyMs, completed: report.completed };
   } finally {
     await bench.close();
@@ -75,7 +75,7 @@ function summarise(latencies: number[]): { p50: number; p99: number; mean: numbe
 }
 
 const pct = (a: number, b: number): string => `${(((a - b) / b) * 100).toFixed(0)} %`;
-console.log(`fleet ${fleetName}, ${jobs} Poisson jobs per run, seed ${seed}, simulated pipeline overhead ${overheadMs} ms\n`);
+console.log(`fleet ${fleetName}, ${jobs} Poisson jobs per run, seed ${seed}, simulated pipeline overhead ${overheadMs} ms, live cluster ${values.split ? 'as 3 processes' : 'in one process'}\n`);
 console.log('| load | policy | live p50 | sim p50 | Δ p50 | live mean | sim mean | live p99 | sim p99 | Δ p99 | live done |');
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const load of values.loads.split(',').map(Number)) {
