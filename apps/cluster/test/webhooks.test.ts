@@ -173,7 +173,9 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
     // The redirecting receiver is retried (it did not answer 2xx), the target is never called.
     expect(redirect.hits.length).toBeGreaterThanOrEqual(2);
     expect(target.hits).toHaveLength(0);
-    expect((await readJob(base, redirectId)).webhook).toMatchObject({ lastStatus: 307, lastError: expect.stringContaining('redirects are not followed') });
+    const redirected = (await readJob(base, redirectId)).webhook;
+    expect(redirected?.lastStatus).toBe(307);
+    expect(redirected?.lastError).toContain('redirects are not followed');
   });
 
   it('a job running longer than the re-check delay is delivered once, when it finishes', async () => {

@@ -108,7 +108,8 @@ export class WebhookSender {
       lockDuration: Math.max(config.LOCK_DURATION_MS, config.WEBHOOK_TIMEOUT_MS + 5000),
       // Not skipVersionCheck: BullMQ would assume Redis 5 and wait whole seconds for delayed retries.
       settings: {
-        backoffStrategy: (attemptsMade, _type, error) => webhookBackoffMs(attemptsMade, config.WEBHOOK_BACKOFF_MS, error),
+        // Every job on this queue is added with this backoff type (WebhookOutbox); anything else is retried at once.
+        backoffStrategy: (attemptsMade, type, error) => (type === WEBHOOK_BACKOFF_TYPE ? webhookBackoffMs(attemptsMade, config.WEBHOOK_BACKOFF_MS, error) : 0),
       },
     });
     this.worker.on('error', (error) => this.log.warn({ err: error.message }, 'webhook consumer error'));
