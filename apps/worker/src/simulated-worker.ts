@@ -91,8 +91,10 @@ export class SimulatedWorker {
     const worker = new Worker<JobPayload, JobResult>(workerQueueName(this.spec.id), (job) => this.run(job), {
       connection: this.connection,
       prefix: config.KEY_PREFIX,
-      // With batching, enough jobs must be active at once to fill a batch per slot.
-      concurrency: this.spec.slots * (this.spec.maxBatch ?? 1),
+      // With batching, enough jobs must be active at once to fill a batch per slot, plus one batch
+      // gathering while they run: without it, a freed slot found nothing gathered (the running batch
+      // held every BullMQ slot), fetched jobs one by one and fired a part batch after maxQueueDelayMs.
+      concurrency: (this.spec.maxBatch ?? 1) > 1 ? (this.spec.slots + 1) * (this.spec.maxBatch ?? 1) : this.spec.slots,
       lockDuration: config.LOCK_DURATION_MS,
       stalledInterval: config.LOCK_DURATION_MS,
       // No skipVersionCheck on a Worker: without the version BullMQ assumes Redis 5 and rounds every
