@@ -8,72 +8,48 @@
  *
  *   npx tsx --conditions=@sched/source bench/batching-live.ts [--clients 48] [--seconds 20] [--rounds 2]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from '@sched/client';
 import { parseFleet } from '@sched/core';
 import { LatencyModel } from '@sched/exec';
-import { buildArrivals, simulate } from '@sched/sim';
-import { startSplitCluster } from './bench-cluster.js';
+import { buildArrivals, simulate, summariseLatencies } from '@sched/sim';
+import { closedLoop, startSplitCluster, tempFleetFile } from './bench-cluster.js';
 
 const { values } = parseArgs({
   options: { clients: { type: 'string', default: '48' }, seconds: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' }, warmup: { type: 'string', default: '5' } },
 });
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
-const dir = mkdtempSync(join(tmpdir(), 'batching-live-'));
 const models = { default: { gpu: { p50Ms: 200, p99Ms: 260, batchAlpha: 0.15 } } };
 const fleets = {
   none: { models, workers: [0, 1].map((i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 1 })) },
   'maxBatch 8': { models, workers: [0, 1].map((i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 1, maxBatch: 8, maxQueueDelayMs: 10 })) },
 };
 
-async function closedLoop(apiUrl: string, ms: number): Promise<{ jobs: number; latencies: number[] }> {
-  const client = createClient({ baseUrl: apiUrl, timeoutMs: 60_000 });
-  const until = Date.now() + ms;
-  const latencies: number[] = [];
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      for (let i = 0; Date.now() < until; i++) {
-        const { id } = await client.submit({ model: 'default', input: `${c}-${i}` });
-        const view = await client.wait(id, { timeoutS: 60 });
-        // Counted by when it finished, inside the window (the clients' last jobs finish after it).
-        if (view.status === 'completed' && Date.parse(view.timings.finishedAt ?? '') <= until) latencies.push(view.timings.totalMs ?? Number.NaN);
-      }
-    }),
-  );
-  await client.close();
-  return { jobs: latencies.length, latencies };
-}
-
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] ?? Number.NaN;
 console.log(`closed loop of ${clients} clients, ${seconds} s per round after ${values.warmup} s warm-up; 2 gpu × 1 slot, ~200 ms alone, batchAlpha 0.15; api, dispatcher, worker host as 3 processes\n`);
 console.log('| round | batching | live jobs/s | live p50 | live p99 | simulated jobs/s (saturated) |');
 console.log('|---:|---|---:|---:|---:|---:|');
 const totals: Record<string, number[]> = { none: [], 'maxBatch 8': [] };
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const [name, spec] of Object.entries(fleets)) {
-    const path = join(dir, `${name.replace(' ', '-')}.json`);
-    writeFileSync(path, JSON.stringify(spec));
+    const fleetFile = tempFleetFile('batching-live', spec);
     const fleet = parseFleet(spec);
     // Offered 10× the unbatched capacity: saturated with batching too.
     const { spec: arrivals } = buildArrivals(fleet, new LatencyModel(fleet.models), { load: 10, jobs: 20_000 });
     const sim = simulate({ fleet, policy: 'sed', seed: round, arrivals });
-    const cluster = await startSplitCluster(path, 'sed');
+    const cluster = await startSplitCluster(fleetFile.path, 'sed');
     try {
-      await closedLoop(cluster.apiUrl, Number(values.warmup) * 1000);
-      const { jobs, latencies } = await closedLoop(cluster.apiUrl, seconds * 1000);
+      await closedLoop(cluster.apiUrl, { clients, ms: Number(values.warmup) * 1000, model: 'default' });
+      const { inWindow } = await closedLoop(cluster.apiUrl, { clients, ms: seconds * 1000, model: 'default' });
       // Jobs that finished inside the window over the window; the drain after it is not counted.
-      const rate = jobs / seconds;
+      const rate = inWindow.length / seconds;
+      const live = summariseLatencies(Float64Array.from(inWindow, (v) => v.timings.totalMs ?? Number.NaN));
       totals[name]?.push(rate);
-      console.log(`| ${round} | ${name} | ${rate.toFixed(1)} | ${pct(latencies, 0.5).toFixed(0)} ms | ${pct(latencies, 0.99).toFixed(0)} ms | ${sim.throughput.toFixed(1)} |`);
+      console.log(`| ${round} | ${name} | ${rate.toFixed(1)} | ${live.p50Ms.toFixed(0)} ms | ${live.p99Ms.toFixed(0)} ms | ${sim.throughput.toFixed(1)} |`);
     } finally {
       await cluster.close();
+      fleetFile.remove();
     }
   }
 }
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(`\nlive gain with batching: ${(mean(totals['maxBatch 8'] ?? []) / mean(totals.none ?? [])).toFixed(2)}×`);
-rmSync(dir, { recursive: true, force: true });

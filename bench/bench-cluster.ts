@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@sched/client';
 import { startLocalCluster, type LocalCluster } from '@sched/cluster';
-import { RedisServer, freePort, loadConfig } from '@sched/core';
+import { RedisServer, freePort, loadConfig, type JobView } from '@sched/core';
 import { spawnApp, waitFor } from '@sched/testkit';
 
 export interface BenchCluster {
@@ -99,4 +102,38 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
+}
+
+/** A fleet file in a temp dir for one bench run; `remove()` deletes the dir. */
+export function tempFleetFile(name: string, spec: unknown): { path: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const path = join(dir, 'fleet.json');
+  writeFileSync(path, JSON.stringify(spec));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A closed loop: `clients` clients each submit a job of `model`, long-poll it to the end, and
+ * submit the next, for `ms`; no job starts after that and the last ones are waited for.
+ * `completed` counts every completed job, the drain included; `inWindow` holds the views of
+ * those that finished within the window.
+ */
+export async function closedLoop(apiUrl: string, options: { clients: number; ms: number; model: string }): Promise<{ completed: number; inWindow: JobView[] }> {
+  const client = createClient({ baseUrl: apiUrl, timeoutMs: 60_000 });
+  const until = Date.now() + options.ms;
+  const inWindow: JobView[] = [];
+  let completed = 0;
+  await Promise.all(
+    Array.from({ length: options.clients }, async (_, c) => {
+      for (let i = 0; Date.now() < until; i++) {
+        const { id } = await client.submit({ model: options.model, input: `${c}-${i}` });
+        const view = await client.wait(id, { timeoutS: 60 });
+        if (view.status !== 'completed') continue;
+        completed++;
+        if (Date.parse(view.timings.finishedAt ?? '') <= until) inWindow.push(view);
+      }
+    }),
+  );
+  await client.close();
+  return { completed, inWindow };
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundledFleetPath, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
 import { LatencyModel, type TraceArrival } from '@sched/exec';
-import { buildArrivals, simulate, type SimPolicyName } from '@sched/sim';
+import { buildArrivals, simulate, summariseLatencies, type SimPolicyName } from '@sched/sim';
 import { runLoadClient, startBenchCluster, startSplitCluster } from './bench-cluster.js';
 import { runSharedQueueLive } from './shared-queue-baseline.js';
 
@@ -71,9 +71,8 @@ async function live(policy: PolicyName, tracePath: string, ratePerS: number): Pr
 }
 
 function summarise(latencies: number[]): { p50: number; p99: number; mean: number; completed: number } {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, completed: sorted.length };
+  const summary = summariseLatencies(Float64Array.from(latencies));
+  return { p50: summary.p50Ms, p99: summary.p99Ms, mean: summary.meanMs, completed: latencies.length };
 }
 
 const pct = (a: number, b: number): string => `${(((a - b) / b) * 100).toFixed(0)} %`;

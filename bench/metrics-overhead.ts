@@ -9,49 +9,23 @@
  *
  *   npx tsx --conditions=@sched/source bench/metrics-overhead.ts [--concurrency 64] [--seconds 15] [--rounds 3]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient } from '@sched/client';
-import { cpuSeconds, startSplitCluster } from './bench-cluster.js';
+import { closedLoop, cpuSeconds, startSplitCluster, tempFleetFile } from './bench-cluster.js';
 
 const { values } = parseArgs({
   options: { concurrency: { type: 'string', default: '64' }, seconds: { type: 'string', default: '15' }, rounds: { type: 'string', default: '3' }, warmup: { type: 'string', default: '3' } },
 });
 const concurrency = Number(values.concurrency);
 const seconds = Number(values.seconds);
-const dir = mkdtempSync(join(tmpdir(), 'metrics-overhead-'));
-const fleetPath = join(dir, 'fleet.json');
-writeFileSync(
-  fleetPath,
-  JSON.stringify({
-    models: { resnet50: { gpu: { p50Ms: 8, p99Ms: 15 } } },
-    workers: Array.from({ length: 16 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 8 })),
-  }),
-);
+const fleetFile = tempFleetFile('metrics-overhead', {
+  models: { resnet50: { gpu: { p50Ms: 8, p99Ms: 15 } } },
+  workers: Array.from({ length: 16 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 8 })),
+});
+const loop = (apiUrl: string, ms: number): Promise<{ completed: number }> => closedLoop(apiUrl, { clients: concurrency, ms, model: 'resnet50' });
 
 interface Round {
   jobsPerS: number;
   cpuMsPerJob: number;
-}
-
-/** Runs the closed loop for `ms` (clients start no job after it); resolves with every job completed, the last ones included. */
-async function closedLoop(apiUrl: string, ms: number): Promise<number> {
-  const client = createClient({ baseUrl: apiUrl, timeoutMs: 60_000 });
-  const until = Date.now() + ms;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, c) => {
-      for (let i = 0; Date.now() < until; i++) {
-        const { id } = await client.submit({ model: 'resnet50', input: `${c}-${i}` });
-        const view = await client.wait(id, { timeoutS: 60 });
-        if (view.status === 'completed') done++;
-      }
-    }),
-  );
-  await client.close();
-  return done;
 }
 
 const results: Record<'on' | 'off', Round[]> = { on: [], off: [] };
@@ -62,13 +36,13 @@ for (let round = 1; round <= Number(values.rounds); round++) {
   // Alternate which goes first, so a drift in the machine's load does not favour one side.
   const order = round % 2 === 1 ? (['on', 'off'] as const) : (['off', 'on'] as const);
   for (const mode of order) {
-    const cluster = await startSplitCluster(fleetPath, 'sed', { METRICS_ENABLED: mode === 'on' ? 'true' : 'false' });
+    const cluster = await startSplitCluster(fleetFile.path, 'sed', { METRICS_ENABLED: mode === 'on' ? 'true' : 'false' });
     try {
-      await closedLoop(cluster.apiUrl, Number(values.warmup) * 1000);
+      await loop(cluster.apiUrl, Number(values.warmup) * 1000);
       const cpuBefore = cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
       const started = Date.now();
       // Every job the round completed over the whole round, drain included, for jobs/s and CPU alike.
-      const jobs = await closedLoop(cluster.apiUrl, seconds * 1000);
+      const jobs = (await loop(cluster.apiUrl, seconds * 1000)).completed;
       const elapsed = (Date.now() - started) / 1000;
       const cpu = cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore;
       const r = { jobsPerS: jobs / elapsed, cpuMsPerJob: (cpu * 1000) / jobs };
@@ -83,4 +57,4 @@ const mean = (rs: Round[], f: (r: Round) => number): number => rs.reduce((a, r) 
 const thr = mean(results.on, (r) => r.jobsPerS) / mean(results.off, (r) => r.jobsPerS);
 const cpu = mean(results.off, (r) => r.cpuMsPerJob) / mean(results.on, (r) => r.cpuMsPerJob);
 console.log(`\nthroughput ratio on / off: ${thr.toFixed(3)}; capacity ratio from CPU per job (off / on): ${cpu.toFixed(3)}`);
-rmSync(dir, { recursive: true, force: true });
+fleetFile.remove();

@@ -5,29 +5,22 @@
  *
  *   npx tsx --conditions=@sched/source bench/notify-latency.ts [--waiters 1000]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@sched/client';
 import type { JobView } from '@sched/core';
-import { startBenchCluster } from './bench-cluster.js';
+import { percentile } from '@sched/sim';
+import { startBenchCluster, tempFleetFile } from './bench-cluster.js';
 
 const { values } = parseArgs({ options: { waiters: { type: 'string', default: '1000' } } });
 const n = Number(values.waiters);
-const dir = mkdtempSync(join(tmpdir(), 'notify-'));
-const fleetPath = join(dir, 'fleet.json');
-writeFileSync(
-  fleetPath,
-  JSON.stringify({
-    models: { default: { gpu: { p50Ms: 1500, p99Ms: 2500 } } },
-    workers: Array.from({ length: 10 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: Math.ceil(n / 10) })),
-  }),
-);
-const bench = await startBenchCluster(fleetPath, 'sed');
+const fleetFile = tempFleetFile('notify', {
+  models: { default: { gpu: { p50Ms: 1500, p99Ms: 2500 } } },
+  workers: Array.from({ length: 10 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: Math.ceil(n / 10) })),
+});
+const bench = await startBenchCluster(fleetFile.path, 'sed');
 const client = createClient({ baseUrl: bench.cluster.apiUrl, timeoutMs: 60_000 });
 
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] ?? Number.NaN;
+const pct = (xs: number[], p: number): number => percentile(Float64Array.from(xs).sort(), p * 100);
 const lagOf = (view: JobView): number => Date.now() - Date.parse(view.timings.finishedAt ?? '');
 
 async function round(kind: 'long-poll' | 'sse'): Promise<number[]> {
@@ -54,4 +47,4 @@ for (const kind of ['long-poll', 'sse', 'long-poll', 'sse'] as const) {
 }
 await client.close();
 await bench.close();
-rmSync(dir, { recursive: true, force: true });
+fleetFile.remove();

@@ -8,12 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@sched/client';
-import { startSplitCluster } from './bench-cluster.js';
+import { percentile } from '@sched/sim';
+import { startSplitCluster, tempFleetFile } from './bench-cluster.js';
 
 const { values } = parseArgs({
   options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '30' }, warmup: { type: 'string', default: '5' } },
@@ -22,16 +20,11 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const warmupS = Number(values.warmup);
 
-const dir = mkdtempSync(join(tmpdir(), 'webhook-bench-'));
-const fleetPath = join(dir, 'fleet.json');
 // Enough capacity that 200 jobs/s never queue: 4 gpus × 8 slots at ~20 ms.
-writeFileSync(
-  fleetPath,
-  JSON.stringify({
-    models: { default: { gpu: { p50Ms: 20, p99Ms: 40 } } },
-    workers: Array.from({ length: 4 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 8 })),
-  }),
-);
+const fleetFile = tempFleetFile('webhook-bench', {
+  models: { default: { gpu: { p50Ms: 20, p99Ms: 40 } } },
+  workers: Array.from({ length: 4 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 8 })),
+});
 
 // The receiver: its own process, answers 204 at once, prints "<job id> <lag ms>" per delivery.
 const receiverSource = `
@@ -67,7 +60,7 @@ receiver.stdout.on('data', (chunk: Buffer) => {
   }
 });
 
-const bench = await startSplitCluster(fleetPath, 'sed', { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}` });
+const bench = await startSplitCluster(fleetFile.path, 'sed', { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}` });
 const client = createClient({ baseUrl: bench.apiUrl, timeoutMs: 30_000 });
 const url = `http://127.0.0.1:${port}/hook`;
 
@@ -94,10 +87,10 @@ const achievedRate = total / ((Date.now() - started) / 1000);
 const deadline = Date.now() + 30_000;
 while (measured.some((id) => !lags.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 
-const sorted = (m: Map<string, number>): number[] => measured.map((id) => m.get(id)).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+const sorted = (m: Map<string, number>): Float64Array => Float64Array.from(measured.map((id) => m.get(id)).filter((v): v is number => v !== undefined)).sort();
 const values_ = sorted(lags);
 const totals = sorted(jobTotals);
-const pctOf = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)] ?? Number.NaN;
+const pctOf = (xs: Float64Array, p: number): number => percentile(xs, p * 100);
 const pct = (p: number): number => pctOf(values_, p);
 const metrics = await (await fetch(bench.dispatcherMetricsUrl)).text();
 const outcome = (o: string): string => new RegExp(`sched_webhook_deliveries_total\\{outcome="${o}"[^}]*\\} (\\S+)`).exec(metrics)?.[1] ?? '?';
@@ -113,4 +106,4 @@ console.log(
 await client.close();
 await bench.close();
 receiver.kill();
-rmSync(dir, { recursive: true, force: true });
+fleetFile.remove();
