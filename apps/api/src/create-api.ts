@@ -113,9 +113,9 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const syncBoard = (): void => void board.sync().catch((error: unknown) => logger.debug({ err: String(error) }, 'bull board sync failed'));
   syncBoard();
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
-  app.use(BULL_BOARD_PATH, async (_req, _res, next) => {
-    // Pick up workers that joined since the last tick before rendering.
-    await board.sync().catch(() => undefined);
+  app.use(BULL_BOARD_PATH, async (req, _res, next) => {
+    // Opening the board picks up workers that joined since the last tick; its assets and polling do not re-read.
+    if (req.path === '/' || req.path === '') await board.sync().catch(() => undefined);
     next();
   }, board.router);
   app.use(jobRoutes({ config, fleet, store, hub, metrics }));

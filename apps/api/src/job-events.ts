@@ -1,11 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { SchedError, isTerminal, statusVersion, type JobStatus, type JobView } from '@sched/core';
+import { DEADLINE_RECHECK_MS, SchedError, isTerminal, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
 import type { JobStore } from './job-store.js';
 import type { StatusHub } from './status-hub.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
-const DEADLINE_RECHECK_MS = 100;
 
 /**
  * `GET /v1/jobs/:id/events`: one event per status change, named after the new status,
@@ -35,11 +34,11 @@ export function jobEventsHandler(store: JobStore, hub: StatusHub): RequestHandle
       send(view.status, statusVersion(view.status, view.attempts), view);
       while (!isTerminal(view.status) && !closed.signal.aborted) {
         // A deadline expires without a message (derived when read): a job with one is re-read often.
-        const waitMs = view.deadlineMs === undefined ? KEEP_ALIVE_MS : DEADLINE_RECHECK_MS;
-        const message = await watch.next(waitMs, closed.signal);
+        const recheck = mayMissDeadline(view);
+        const message = await watch.next(recheck ? DEADLINE_RECHECK_MS : KEEP_ALIVE_MS, closed.signal);
         if (closed.signal.aborted) break;
         if (message === undefined) {
-          if (view.deadlineMs === undefined) res.write(': keep-alive\n\n');
+          if (!recheck) res.write(': keep-alive\n\n');
           else {
             view = (await store.read(id)) ?? view;
             send(view.status, statusVersion(view.status, view.attempts), view);

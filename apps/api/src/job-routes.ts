@@ -4,7 +4,9 @@ import {
   SchedError,
   describeFieldErrors,
   fieldErrorsOf,
+  DEADLINE_RECHECK_MS,
   isTerminal,
+  mayMissDeadline,
   JOB_STATUSES,
   MODEL_NAME_PATTERN,
   jobRequestSchema,
@@ -21,8 +23,6 @@ import { forbiddenWebhookUrl } from './webhook-url.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAX_WAIT_S = 30;
-/** How often a long-poll on a job with a deadline re-reads it. */
-const DEADLINE_RECHECK_MS = 100;
 
 export interface JobRoutesDeps {
   config: Config;
@@ -108,7 +108,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       const deadline = Date.now() + waitS * 1000;
       while (view !== null && !isTerminal(view.status)) {
         // A deadline expires without a message (it is derived when read): re-read often enough to see it.
-        const slice = view.deadlineMs === undefined ? Infinity : DEADLINE_RECHECK_MS;
+        const slice = mayMissDeadline(view) ? DEADLINE_RECHECK_MS : Infinity;
         const message = await watch.next(Math.min(deadline - Date.now(), slice), closed.signal);
         if (message === undefined) {
           if (Date.now() >= deadline || closed.signal.aborted) break;

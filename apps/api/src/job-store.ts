@@ -125,14 +125,19 @@ export class JobStore {
     for (let page = 0; page < LIST_MAX_PAGES; page++) {
       const batch = await this.guard(() => this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, LIST_BATCH));
       let progressed = false;
+      const entries: { id: string; score: number }[] = [];
       for (let i = 0; i + 1 < batch.length; i += 2) {
-        const id = batch[i] as string;
-        const score = Number(batch[i + 1]);
+        const entry = { id: batch[i] as string, score: Number(batch[i + 1]) };
         // Same-millisecond members come in reverse id order: skip up to and including the cursor.
-        if (after !== undefined && score === after.score && id >= after.id) continue;
-        after = { score, id };
+        if (after !== undefined && entry.score === after.score && entry.id >= after.id) continue;
+        entries.push(entry);
+      }
+      // The page's jobs are read at once (their commands go out together), then taken in order.
+      const views = await Promise.all(entries.map((entry) => this.read(entry.id)));
+      for (const [i, entry] of entries.entries()) {
+        after = entry;
         progressed = true;
-        const view = await this.read(id);
+        const view = views[i] ?? null;
         if (view === null || (filter.status !== undefined && view.status !== filter.status)) continue;
         jobs.push(view);
         if (jobs.length === filter.limit) return { jobs, next: after };
@@ -162,7 +167,8 @@ export class JobStore {
         const cancelled: JobView = { ...view, status: 'cancelled', timings: { ...view.timings, finishedAt: new Date().toISOString() } };
         delete cancelled.worker;
         await this.guard(() => this.redis.set(this.keys.terminal(id), JSON.stringify(cancelled), 'EX', this.config.RESULT_TTL_S));
-        await publish(view.worker === undefined ? cancelled : { ...cancelled, worker: view.worker });
+        // Cancelled either way: a failed announcement must not turn the answer into an error.
+        await publish(view.worker === undefined ? cancelled : { ...cancelled, worker: view.worker }).catch(() => undefined);
         return cancelled;
       }
       // Locked: it is being dispatched (a moment) or has just started; look again.

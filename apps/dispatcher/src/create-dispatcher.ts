@@ -134,6 +134,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     const now = Date.now();
     metrics.fleetWorkers.reset();
     metrics.backlog.reset();
+    // A worker that left the fleet set must not keep its last heartbeat age forever.
+    metrics.heartbeatAge.reset();
     for (const cls of catalogClasses) {
       metrics.backlog.set({ class: cls }, 0);
       for (const state of ['live', 'draining', 'down']) metrics.fleetWorkers.set({ class: cls, state }, 0);

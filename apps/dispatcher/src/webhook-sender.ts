@@ -197,11 +197,11 @@ export class WebhookSender {
           },
         },
         (res) => {
-          const retryAfter = res.headers['retry-after'];
-          // The answer's body is not needed; read it off so the socket can be reused.
+          // The status is the answer; the body is read off (so the socket can be reused) but not
+          // waited for: a receiver that stalls mid-body must not hold the delivery.
+          res.on('error', () => undefined);
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter }));
-          res.on('error', reject);
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
         },
       );
       req.on('error', reject);

@@ -10,6 +10,14 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
 
+/** How often a waiter re-reads a job whose deadline may pass while it waits (expiry sends no message). */
+export const DEADLINE_RECHECK_MS = 100;
+
+/** A deadline can only be missed while the job waits to start (queued or dispatched). */
+export function mayMissDeadline(view: Pick<JobView, 'status' | 'deadlineMs'>): boolean {
+  return view.deadlineMs !== undefined && (view.status === 'queued' || view.status === 'dispatched');
+}
+
 /** The data a job carries through ingress and its worker queue. */
 export interface JobPayload extends Omit<JobRequest, 'priority'> {
   priority: Priority;
@@ -101,12 +109,16 @@ const STATUS_RANK: Readonly<Record<JobStatus, number>> = { queued: 0, dispatched
 
 /**
  * A number that grows with every status change of a job, retries included: attempt n's
- * dispatched / running / finished are 4n+1 / 4n−2 / 4n−1 (n = executions started). It is the
+ * dispatched / running / finished are 4n+1 / 4n−2 / 4n−1 (n = executions started; `cancelled`,
+ * which never follows a start, is 4n+3). It is the
  * SSE event id, so `Last-Event-ID` says exactly which changes a reconnecting client has seen.
  */
 export function statusVersion(status: JobStatus, attempt: number): number {
   const rank = STATUS_RANK[status];
   if (rank === 0) return 0;
+  // Cancelling never follows a start: it ends the wait for execution n + 1 (after a retry's
+  // `dispatched`, 4n+1), so it takes that execution's finish number, 4n+3.
+  if (status === 'cancelled') return attempt * 4 + 3;
   if (rank === 1) return attempt * 4 + 1;
   return Math.max(0, attempt - 1) * 4 + rank;
 }
