@@ -46,7 +46,7 @@ for (const policy of values.policies.split(',') as PolicyName[]) {
   const now = Date.now();
   const pipeline = client.pipeline();
   for (const w of fleet.workers) {
-    const descriptor = { id: w.id, class: w.class, models: w.models, slots: w.slots, state: 'live' as const, host: 'bench', pid: 1, startedAt: now, heartbeatAt: now, serviceMs: {}, batchSize: 1, busy: 0, costPerHour: w.costPerHour ?? 0 };
+    const descriptor = { id: w.id, class: w.class, models: w.models, slots: w.slots, state: 'live' as const, host: 'bench', pid: 1, startedAt: now, heartbeatAt: now, serviceMs: {}, batchSize: 1, maxBatch: 1, busy: 0, costPerHour: w.costPerHour ?? 0 };
     pipeline.hset(keys.workerDescriptor(w.id), encodeDescriptor(descriptor)).pexpire(keys.workerDescriptor(w.id), 600_000).zadd(keys.fleetSet, now, w.id);
   }
   await pipeline.exec();

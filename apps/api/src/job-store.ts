@@ -155,7 +155,8 @@ export class JobStore {
    * record with the same retention. Returns the cancelled view; 409 once it runs or ran.
    */
   async cancel(id: string, publish: (view: JobView) => Promise<void>): Promise<JobView | null> {
-    for (let tries = 0; tries < 20; tries++) {
+    let askedRelease = false;
+    for (let tries = 0; tries < 40; tries++) {
       const view = await this.read(id);
       if (view === null || view.status === 'cancelled') return view;
       if (view.status === 'running' || view.status === 'completed' || view.status === 'failed') {
@@ -171,7 +172,12 @@ export class JobStore {
         await publish(view.worker === undefined ? cancelled : { ...cancelled, worker: view.worker }).catch(() => undefined);
         return cancelled;
       }
-      // Locked: it is being dispatched (a moment) or has just started; look again.
+      // Locked: it is being dispatched (a moment), held by a late-binding dispatcher (asked to let go,
+      // once), or has just started; look again.
+      if (queue === this.ingress && !askedRelease) {
+        askedRelease = true;
+        await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
     throw new SchedError('job_not_cancellable', `job ${id} did not stay still long enough to cancel`);

@@ -24,7 +24,7 @@ import {
   type Rng,
   type StatusMessage,
 } from '@sched/core';
-import { createPolicy, expectedDelayMs, expectedServiceMs, leastExpectedDelay } from '@sched/policies';
+import { createPolicy, expectedDelayMs, expectedServiceMs, isLateBinding, LateBinder, leastExpectedDelay } from '@sched/policies';
 import { LatencyModel } from '@sched/exec';
 import { createDispatcherMetrics, createRegistry, mergeExpositions, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -56,6 +56,23 @@ export interface Dispatcher {
 
 /** Routes are kept this much longer than results, so a job that waits long in a worker queue keeps its route. */
 const ROUTE_GRACE_S = 86_400;
+/** A held job asked to be cancelled waits this long unlocked for the API to remove it, then is held again. */
+const CANCEL_RELEASE_MS = 2000;
+
+interface Claim {
+  readonly workerId: string;
+  readonly dispatchedAt: number;
+}
+
+type HeldOutcome = { kind: 'bound'; claim: Claim } | { kind: 'park' } | { kind: 'expired' } | { kind: 'cancel' };
+
+interface Held {
+  readonly job: Job<JobPayload>;
+  /** BullMQ priority: lower goes first. */
+  readonly rank: number;
+  readonly seq: number;
+  readonly settle: (outcome: HeldOutcome) => void;
+}
 
 export async function createDispatcher(config: Config, options: DispatcherOptions = {}): Promise<Dispatcher> {
   const logger = options.logger ?? createLogger('dispatcher', config.LOG_LEVEL);
@@ -64,6 +81,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const catalog = options.fleet ?? loadFleetFile(config.FLEET_FILE);
   const latency = new LatencyModel(catalog.models);
   const policy = createPolicy(policyName, { sloMs: config.LATENCY_SLO_MS.defaultMs, sloMsByModel: config.LATENCY_SLO_MS.byModel });
+  // `sed-late` holds jobs here (active in ingress, so a crash loses none) until a worker has room.
+  const binder = isLateBinding(policyName) ? new LateBinder({ lookahead: config.DISPATCH_CONCURRENCY }) : null;
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
   const registry = createRegistry('dispatcher');
   const metrics = createDispatcherMetrics(registry, config.METRICS_ENABLED);
@@ -119,6 +138,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     const gained = fleet.apply(states, now, readSeq);
     recovery.check(states, now);
     updateFleetMetrics();
+    bindHeld();
     // A model that had no worker now has one: parked jobs need not wait for their next re-check.
     if (gained) await ingress.promoteJobs();
   };
@@ -160,34 +180,22 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     }
   };
 
-  const dispatch = async (job: Job<JobPayload>, token: string | undefined): Promise<{ worker: string }> => {
-    const id = job.id ?? '';
-    const payload = job.data;
-    // A job picked up before (the previous dispatcher died mid-way) keeps the route it already has.
-    let workerId = job.attemptsStarted > 1 ? await redis.get(keys.route(id)) : null;
-    if (workerId === null) {
-      if ((latestStartAt(catalog.models, payload) ?? Infinity) < Date.now()) {
-        await outbox.reserve(id, payload);
-        throw new UnrecoverableError(
-          encodeJobError({ code: 'deadline_exceeded', message: `no worker can finish it within its ${payload.deadlineMs} ms deadline; not run` }),
-        );
-      }
-      const started = process.hrtime.bigint();
-      workerId = meetDeadline(payload, policy(payload, fleet.index, rng));
-      const micros = Number(process.hrtime.bigint() - started) / 1000;
-      metrics.decisionDuration.observe(micros / 1e6);
-      decisionMicros.record(micros);
-    }
-    if (workerId === null) return park(job, token);
-
+  /** Counts a dispatch in the view at once (before the add is out), so the next decision sees it. */
+  const claim = (id: string, payload: JobPayload, workerId: string): Claim => {
     const position = fleet.index.indexOf(workerId);
     const worker = position === -1 ? undefined : fleet.index.worker(position);
     const dispatchedAt = Date.now();
+    const seq = fleet.nextSendSeq();
+    fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt, seq);
+    metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
+    return { workerId, dispatchedAt };
+  };
+
+  const send = async (id: string, payload: JobPayload, { workerId, dispatchedAt }: Claim): Promise<{ worker: string }> => {
     // Route, then the `dispatched` message, then the job: one connection, so Redis applies them in this
     // order and no worker can report `running` before `dispatched` is out.
     const routeWritten = redis.set(keys.route(id), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
     publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
-    const seq = fleet.nextSendSeq();
     await workerQueue(workerId).add('job', { ...payload, dispatchedAt }, {
       jobId: id,
       priority: BULLMQ_PRIORITY[payload.priority],
@@ -198,10 +206,122 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     });
     await routeWritten;
     parkedJobs.delete(id);
-    fleet.onDispatched(id, workerId, worker ? expectedServiceMs(payload, worker, fleet.index) : 0, dispatchedAt, seq);
-    metrics.decisions.inc({ policy: policyName, class: worker?.class ?? 'unknown', worker: workerId });
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
     return { worker: workerId };
+  };
+
+  const failDeadline = async (id: string, payload: JobPayload): Promise<never> => {
+    await outbox.reserve(id, payload);
+    throw new UnrecoverableError(
+      encodeJobError({ code: 'deadline_exceeded', message: `no worker can finish it within its ${payload.deadlineMs} ms deadline; not run` }),
+    );
+  };
+
+  const dispatch = async (job: Job<JobPayload>, token: string | undefined): Promise<{ worker: string }> => {
+    const id = job.id ?? '';
+    const payload = job.data;
+    // A job picked up before (the previous dispatcher died mid-way) keeps the route it already has.
+    const routed = job.attemptsStarted > 1 ? await redis.get(keys.route(id)) : null;
+    if (routed !== null) return send(id, payload, claim(id, payload, routed));
+    if ((latestStartAt(catalog.models, payload) ?? Infinity) < Date.now()) return failDeadline(id, payload);
+    if (binder !== null) {
+      if (fleet.index.eligible(payload.model).length === 0) return park(job, token);
+      const outcome = await hold(job);
+      if (outcome.kind === 'bound') return send(id, payload, outcome.claim);
+      if (outcome.kind === 'expired') return failDeadline(id, payload);
+      if (outcome.kind === 'park') return park(job, token);
+      // Asked to cancel: step out of the way (delayed, unlocked) so the API can remove it.
+      await job.moveToDelayed(Date.now() + CANCEL_RELEASE_MS, token);
+      throw new DelayedError();
+    }
+    const started = process.hrtime.bigint();
+    const workerId = meetDeadline(payload, policy(payload, fleet.index, rng));
+    const micros = Number(process.hrtime.bigint() - started) / 1000;
+    metrics.decisionDuration.observe(micros / 1e6);
+    decisionMicros.record(micros);
+    if (workerId === null) return park(job, token);
+    return send(id, payload, claim(id, payload, workerId));
+  };
+
+  // Late binding: the jobs held, in priority then arrival order.
+  const held: Held[] = [];
+  let heldSeq = 0;
+  let rounding = false;
+  let closingDown = false;
+  const hold = (job: Job<JobPayload>): Promise<HeldOutcome> =>
+    new Promise((settle) => {
+      const entry: Held = { job, rank: BULLMQ_PRIORITY[job.data.priority], seq: heldSeq++, settle };
+      // Binary search for the first entry that goes after this one.
+      let lo = 0;
+      let hi = held.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const other = held[mid] as Held;
+        if (other.rank < entry.rank || (other.rank === entry.rank && other.seq < entry.seq)) lo = mid + 1;
+        else hi = mid;
+      }
+      held.splice(lo, 0, entry);
+      if (closingDown) releaseHeld();
+      else bindHeld();
+    });
+
+  /** One LateBinder round: binds the held jobs that go to a worker now; parks or fails those that cannot wait. */
+  const bindHeld = (): void => {
+    if (binder === null || rounding || held.length === 0) return;
+    rounding = true;
+    try {
+      const now = Date.now();
+      for (let i = held.length - 1; i >= 0; i--) {
+        const entry = held[i] as Held;
+        const payload = entry.job.data;
+        let outcome: HeldOutcome | null = null;
+        if (fleet.index.eligible(payload.model).length === 0) outcome = { kind: 'park' };
+        else if (payload.deadlineMs !== undefined && (latestStartAt(catalog.models, payload) ?? Infinity) < now) outcome = { kind: 'expired' };
+        if (outcome !== null) {
+          held.splice(i, 1);
+          entry.settle(outcome);
+        }
+      }
+      const bound: number[] = [];
+      const started = process.hrtime.bigint();
+      binder.round(
+        held.length,
+        (i) => (held[i] as Held).job.data,
+        fleet.index,
+        rng,
+        (i, workerId) => {
+          const entry = held[i] as Held;
+          bound.push(i);
+          entry.settle({ kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
+        },
+      );
+      if (bound.length > 0) {
+        // A round's cost, shared by the jobs it bound.
+        const micros = Number(process.hrtime.bigint() - started) / 1000 / bound.length;
+        for (let k = 0; k < bound.length; k++) {
+          metrics.decisionDuration.observe(micros / 1e6);
+          decisionMicros.record(micros);
+        }
+        bound.sort((a, b) => a - b);
+        let write = 0;
+        let next = 0;
+        for (let read = 0; read < held.length; read++) {
+          if (read === bound[next]) next++;
+          else held[write++] = held[read] as Held;
+        }
+        held.length = write;
+      }
+    } finally {
+      rounding = false;
+    }
+  };
+
+  /** Binds every held job now (plain `sed`, room or not): on close, so none waits for a lock to lapse. */
+  const releaseHeld = (): void => {
+    for (const entry of held.splice(0)) {
+      const workerId = policy(entry.job.data, fleet.index, rng);
+      entry.settle(workerId === null ? { kind: 'park' } : { kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
+    }
   };
 
   /**
@@ -239,7 +359,13 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       if (channel === keys.statusChannel) {
         const message = JSON.parse(text) as StatusMessage;
         const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
-        if (finished && message.worker !== undefined) fleet.onFinished(message.id, message.worker, Date.now(), message.retry !== true);
+        if (finished && message.worker !== undefined) {
+          fleet.onFinished(message.id, message.worker, Date.now(), message.retry !== true);
+          bindHeld();
+        }
+      } else if (channel === keys.cancelChannel) {
+        const index = held.findIndex((entry) => entry.job.id === text);
+        if (index !== -1) held.splice(index, 1)[0]?.settle({ kind: 'cancel' });
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
         if (message.event === 'joined') void refreshFleet().catch(() => undefined);
@@ -249,7 +375,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       logger.warn({ err: String(error) }, 'bad pub/sub message');
     }
   });
-  await subscribeWhenReady(subscriber, [keys.statusChannel, keys.fleetChannel]);
+  await subscribeWhenReady(subscriber, binder === null ? [keys.statusChannel, keys.fleetChannel] : [keys.statusChannel, keys.fleetChannel, keys.cancelChannel]);
 
   const refreshTimer = setInterval(() => {
     refreshFleet().catch((error: unknown) => logger.warn({ err: String(error) }, 'fleet refresh failed'));
@@ -289,7 +415,10 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   let closing: Promise<void> | null = null;
   const close = async (): Promise<void> => {
     clearInterval(refreshTimer);
-    await consumer.close();
+    closingDown = true;
+    const closed = consumer.close();
+    releaseHeld();
+    await closed;
     if (sender !== null) await sender.close();
     await Promise.all([outbox.close(), ingress.close(), ...[...workerQueues.values()].map((q) => q.close())]);
     await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(consumerConnection)]);

@@ -81,7 +81,7 @@ export class FleetTracker {
     for (const s of states) {
       const d = s.descriptor;
       let position = this.index.indexOf(s.id);
-      if (d !== null) position = this.index.upsert({ id: s.id, class: d.class, slots: d.slots, models: d.models, costPerHour: d.costPerHour });
+      if (d !== null) position = this.index.upsert({ id: s.id, class: d.class, slots: d.slots, models: d.models, costPerHour: d.costPerHour, maxBatch: d.maxBatch });
       if (position === -1) continue; // dead before this dispatcher ever saw it alive: nothing to route to
       this.index.setState(position, d === null ? 'dead' : d.state);
       this.heartbeats[position] = d?.heartbeatAt ?? s.lastSeenAt;

@@ -119,6 +119,7 @@ export class SimulatedWorker {
       heartbeatAt: now,
       serviceMs: this.stats.snapshot(),
       batchSize: this.stats.batchSize,
+      maxBatch: this.spec.maxBatch ?? 1,
       busy: this.busy,
       costPerHour: this.spec.costPerHour ?? 0,
     };

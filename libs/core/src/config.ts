@@ -11,7 +11,7 @@ const positiveInt = z.coerce
   .int({ error: 'expected a positive integer' })
   .positive({ error: 'expected a positive integer' });
 
-export const POLICY_NAMES = ['greedy-gpu', 'round-robin', 'random', 'jsq', 'p2c', 'sed', 'cost'] as const;
+export const POLICY_NAMES = ['greedy-gpu', 'round-robin', 'random', 'jsq', 'p2c', 'sed', 'sed-late', 'cost'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Every environment variable the apps read, with its default. */

@@ -29,6 +29,8 @@ export interface KeySpace {
   readonly statusChannel: string;
   /** Pub/sub channel carrying one FleetMessage when a worker joins, drains or leaves. */
   readonly fleetChannel: string;
+  /** Pub/sub channel carrying the id of a job asked to be cancelled while a dispatcher holds it (`sed-late`). */
+  readonly cancelChannel: string;
   workerDescriptor(workerId: string): string;
   queueKey(queue: string, state: QueueStateKey): string;
   jobHash(queue: string, jobId: string): string;
@@ -53,6 +55,7 @@ export function keySpace(prefix: string): KeySpace {
     fleetSet: `${prefix}:${SCHED}:fleet`,
     statusChannel: `${prefix}:${SCHED}:status`,
     fleetChannel: `${prefix}:${SCHED}:fleet-events`,
+    cancelChannel: `${prefix}:${SCHED}:cancel-requests`,
     workerDescriptor: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:fleet`,
     queueKey: (queue: string, state: QueueStateKey) => `${prefix}:${queue}:${state}`,
     jobHash: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,

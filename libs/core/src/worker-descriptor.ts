@@ -22,6 +22,8 @@ export const workerDescriptorSchema = z.object({
   serviceMs: z.record(z.string(), z.number()),
   /** Mean jobs per execution (1 without batching). */
   batchSize: z.number(),
+  /** Jobs one execution may batch (the fleet file's maxBatch; 1 without batching). */
+  maxBatch: z.int().positive().default(1),
   busy: z.int().nonnegative(),
   /** Price per hour of busy time, from the fleet file (0 when not given). */
   costPerHour: z.number().nonnegative().default(0),
@@ -29,7 +31,7 @@ export const workerDescriptorSchema = z.object({
 export type WorkerDescriptor = z.infer<typeof workerDescriptorSchema>;
 
 const JSON_FIELDS = new Set(['models', 'serviceMs']);
-const NUMBER_FIELDS = new Set(['slots', 'pid', 'startedAt', 'heartbeatAt', 'batchSize', 'busy', 'costPerHour']);
+const NUMBER_FIELDS = new Set(['slots', 'pid', 'startedAt', 'heartbeatAt', 'batchSize', 'maxBatch', 'busy', 'costPerHour']);
 
 export function encodeDescriptor(descriptor: WorkerDescriptor): Record<string, string> {
   const out: Record<string, string> = {};

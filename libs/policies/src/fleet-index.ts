@@ -11,6 +11,7 @@ export interface IndexedWorkerSpec {
   readonly slots: number;
   readonly models: readonly string[];
   readonly costPerHour?: number | undefined;
+  readonly maxBatch?: number | undefined;
 }
 
 /** Load as read from the store (Redis, or the simulator's ground truth). */
@@ -30,6 +31,7 @@ class IndexedWorker implements WorkerView {
   slots: number;
   models: readonly string[];
   costPerHour: number | undefined;
+  maxBatch: number | undefined;
   depth = 0;
   queuedWorkMs = 0;
   serviceMs: Readonly<Record<string, number>> | undefined = undefined;
@@ -43,6 +45,7 @@ class IndexedWorker implements WorkerView {
     this.slots = spec.slots;
     this.models = spec.models;
     this.costPerHour = spec.costPerHour;
+    this.maxBatch = spec.maxBatch;
   }
 }
 
@@ -92,6 +95,7 @@ export class FleetIndex implements FleetSnapshot {
       worker.slots = spec.slots;
       worker.models = spec.models;
       worker.costPerHour = spec.costPerHour;
+      worker.maxBatch = spec.maxBatch;
       this.dirty = true;
       return known;
     }

@@ -14,6 +14,8 @@ export interface WorkerView {
   readonly id: string;
   readonly class: string;
   readonly slots: number;
+  /** Jobs one execution may batch (1, or absent, without batching). */
+  readonly maxBatch?: number | undefined;
   /** Jobs waiting in and running from its queue. */
   readonly depth: number;
   /** Observed mean service time per model in ms (from the heartbeat); absent before the first job. */

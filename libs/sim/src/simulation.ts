@@ -1,6 +1,6 @@
 import { seededRng, type JobSize, type Rng } from '@sched/core';
 import { Batcher, CostMeter, LatencyModel, type Batch } from '@sched/exec';
-import { createPolicy, FleetIndex, type Policy } from '@sched/policies';
+import { createPolicy, FleetIndex, isLateBinding, LateBinder, type Policy, type RoutableJob } from '@sched/policies';
 import { arrivalStream, jobCount, type ArrivalStream, type NextArrival } from './arrivals.js';
 import { EventHeap } from './event-heap.js';
 import { IndexedSet } from './indexed-set.js';
@@ -82,6 +82,14 @@ class Simulation {
   private readonly runningWorker: number[] = [];
   private readonly freeRunning: number[] = [];
 
+  // Late binding (`sed-late`): held jobs in order, the first `lookahead` of them in `window`.
+  private readonly binder: LateBinder | null;
+  private window: number[] = [];
+  private backlog: number[] = [];
+  private backlogHead = 0;
+  private readonly boundInRound: number[] = [];
+  private inRound = false;
+
   private readonly cost = new CostMeter();
   private executions = 0;
   private arrived = 0;
@@ -93,10 +101,13 @@ class Simulation {
     this.latency = new LatencyModel(fleet.models);
     this.modelNames = Object.keys(fleet.models);
     this.modelNames.forEach((model, i) => this.modelIndex.set(model, i));
-    this.view = new FleetIndex(fleet.workers, {
+    // The view knows each worker's batch size (late binding lets a batch's worth wait per slot).
+    const viewSpecs = fleet.workers.map((worker) => ({ ...worker, maxBatch: scenario.batchingByClass?.[worker.class]?.maxBatch ?? worker.maxBatch }));
+    this.view = new FleetIndex(viewSpecs, {
       expectedServiceMs: (model, cls, size) => this.latency.expectedMs(model, cls, size),
     });
     this.policy = scenario.policy === 'shared-queue' ? null : createPolicy(scenario.policy, scenario.policyOptions);
+    this.binder = isLateBinding(scenario.policy) ? new LateBinder(scenario.policyOptions) : null;
     // Separate streams per concern: every policy sees the same arrivals for a seed.
     this.stream = arrivalStream(scenario.arrivals, seededRng(seed));
     this.serviceRng = seededRng(seed ^ 0x5bd1e995);
@@ -154,12 +165,14 @@ class Simulation {
           this.startBatches(id, now);
         }
       } else if (kind === REFRESH) {
-        if (this.arrived < this.total || this.executionsRunning() > 0) {
+        if (this.arrived < this.total || this.executionsRunning() > 0 || this.heldCount() > 0) {
           this.refreshView();
+          this.bindHeld(now);
           heap.push(now + refreshMs, REFRESH);
         }
       } else {
         this.view.completed(this.jobWorker[id] as number, this.jobWorkMs[id]);
+        this.bindHeld(now);
       }
     }
     this.scenario.onProgress?.(this.arrived, this.total);
@@ -179,6 +192,7 @@ class Simulation {
     this.jobModel[job] = m;
     if (m < 0) this.unroutable++;
     else if (this.policy === null) this.enqueueShared(job, m, now);
+    else if (this.binder !== null) this.hold(job, now);
     else this.dispatch(job, model, size, now);
     if (this.arrived % PROGRESS_EVERY === 0) this.scenario.onProgress?.(this.arrived, this.total);
     if (this.stream(this.next)) this.heap.push(this.next.t, ARRIVAL);
@@ -194,6 +208,12 @@ class Simulation {
       this.unroutable++;
       return;
     }
+    this.bind(job, worker, now);
+  }
+
+  private bind(job: number, worker: number, now: number): void {
+    const model = this.modelNames[this.jobModel[job] as number] as string;
+    const size = this.jobSize[job];
     const workMs = this.latency.expectedMs(model, this.workerClass[worker] as string, size);
     this.jobWorker[job] = worker;
     this.jobWorkMs[job] = workMs;
@@ -202,6 +222,62 @@ class Simulation {
     this.queuedWorkMs[worker] = (this.queuedWorkMs[worker] as number) + workMs;
     (this.batchers[worker] as Batcher<number>).add(job, model, now);
     if ((this.freeSlots[worker] as number) > 0) this.startBatches(worker, now);
+  }
+
+  private heldCount(): number {
+    return this.window.length + this.backlog.length - this.backlogHead;
+  }
+
+  private hold(job: number, now: number): void {
+    if (this.view.eligible(this.modelNames[this.jobModel[job] as number] as string).length === 0) {
+      this.unroutable++;
+      return;
+    }
+    if (this.backlogHead === this.backlog.length && this.window.length < this.lookahead()) this.window.push(job);
+    else this.backlog.push(job);
+    this.bindHeld(now);
+  }
+
+  private lookahead(): number {
+    return this.scenario.policyOptions?.lookahead ?? 64;
+  }
+
+  /** One LateBinder round over the held jobs; bound ones leave the window, which refills in order. */
+  private bindHeld(now: number): void {
+    const binder = this.binder;
+    if (binder === null || this.inRound || this.window.length === 0) return;
+    this.inRound = true;
+    const window = this.window;
+    const bound = this.boundInRound;
+    bound.length = 0;
+    const routed = this.routedJob;
+    const jobAt = (i: number): RoutableJob => {
+      const job = window[i] as number;
+      routed.model = this.modelNames[this.jobModel[job] as number] as string;
+      routed.size = this.jobSize[job];
+      return routed;
+    };
+    binder.round(window.length, jobAt, this.view, this.policyRng, (i, id) => {
+      bound.push(i);
+      this.bind(window[i] as number, this.view.indexOf(id), now);
+    });
+    if (bound.length > 0) {
+      bound.sort((a, b) => a - b);
+      let write = 0;
+      let next = 0;
+      for (let read = 0; read < window.length; read++) {
+        if (read === bound[next]) next++;
+        else window[write++] = window[read] as number;
+      }
+      window.length = write;
+      const limit = this.lookahead();
+      while (window.length < limit && this.backlogHead < this.backlog.length) window.push(this.backlog[this.backlogHead++] as number);
+      if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
+        this.backlog = this.backlog.slice(this.backlogHead);
+        this.backlogHead = 0;
+      }
+    }
+    this.inRound = false;
   }
 
   /** Fires every batch that is due while slots are free; otherwise arms the batch timer. */
@@ -255,7 +331,10 @@ class Simulation {
       else this.view.completed(worker, this.jobWorkMs[job]);
     }
     if (this.policy === null) this.pullShared(worker, now);
-    else this.startBatches(worker, now);
+    else {
+      if (lagMs <= 0) this.bindHeld(now);
+      this.startBatches(worker, now);
+    }
   }
 
   private refreshView(): void {

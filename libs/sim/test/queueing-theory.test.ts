@@ -58,3 +58,10 @@ describe('simulator against closed-form queueing results', () => {
     expect(Math.abs(meanWait(exponentialFleet(4, 1), 'shared-queue', 0.8, 4, 3) / expected - 1)).toBeLessThan(0.05);
   });
 });
+
+describe('late binding (sed-late) against closed-form queueing results', () => {
+  it('M/M/4 as four 1-slot workers: holding jobs and binding them to the first free worker is the shared FCFS queue, within 5 % of Erlang C', () => {
+    const expected = mmcWaitMs(4, 0.8);
+    expect(Math.abs(meanWait(exponentialFleet(4, 1), 'sed-late', 0.8, 4, 4) / expected - 1)).toBeLessThan(0.05);
+  });
+});

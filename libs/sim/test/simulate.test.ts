@@ -12,7 +12,7 @@ function poissonAt(load: number, fleet = heterogeneous, jobs = 50_000): SimScena
 
 describe('simulate', () => {
   it('gives identical output for the same seed, and different output for another', () => {
-    for (const policy of ['sed', 'p2c', 'round-robin', 'shared-queue'] as const) {
+    for (const policy of ['sed', 'sed-late', 'p2c', 'round-robin', 'shared-queue'] as const) {
       const run = (seed: number) => simulate({ fleet: fleetDefault, policy, seed, arrivals: poissonAt(0.8, fleetDefault, 20_000) });
       expect(run(5)).toEqual(run(5));
       expect(run(5).p99Ms).not.toBe(run(6).p99Ms);
@@ -36,6 +36,17 @@ describe('simulate', () => {
     const sed = p99('sed');
     expect(sed * 2).toBeLessThan(p99('greedy-gpu'));
     expect(sed * 10).toBeLessThan(p99('round-robin'));
+  });
+
+  it('sed-late: completes every job once, and keeps p99 within 10 % of the best other policy at 50 / 80 / 95 % on the heterogeneous fleet', () => {
+    for (const load of [0.5, 0.8, 0.95]) {
+      const arrivals = poissonAt(load, heterogeneous, 40_000);
+      const run = (policy: SimScenario['policy']) => simulate({ fleet: heterogeneous, policy, seed: 1, arrivals, policyOptions: { sloMs: 500 } });
+      const late = run('sed-late');
+      expect(late.jobs).toBe(40_000);
+      const others = (['greedy-gpu', 'jsq', 'sed', 'cost', 'shared-queue'] as const).map((p) => run(p).p99Ms);
+      expect(late.p99Ms).toBeLessThanOrEqual(Math.min(...others) * 1.1);
+    }
   });
 
   it('gains throughput from batching on the gpu class at saturation', () => {

@@ -1,0 +1,122 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadFleetFile, type Config } from '@sched/core';
+import { createApi, type Api } from '@sched/api';
+import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
+import { RedisServer, spawnApp, testConfig, waitFor, type SpawnedApp } from '@sched/testkit';
+import { createWorkerHost, type WorkerHost } from '@sched/worker';
+import { readJob, submitJob, until } from './support.js';
+
+// A fast gpu and a cpu ten times slower: a job waits for the gpu unless the line for it is long.
+const fleetFile = join(tmpdir(), `sched-late-binding-${process.pid}.json`);
+writeFileSync(
+  fleetFile,
+  JSON.stringify({
+    models: { default: { gpu: { p50Ms: 400, p99Ms: 400 }, cpu: { p50Ms: 4000, p99Ms: 4000 } } },
+    workers: [
+      { id: 'gpu-0', class: 'gpu', slots: 1 },
+      { id: 'cpu-0', class: 'cpu', slots: 1 },
+    ],
+  }),
+);
+
+let redis: RedisServer | undefined;
+let api: Api | undefined;
+let workers: WorkerHost | undefined;
+let dispatcher: Dispatcher | undefined;
+let spawned: SpawnedApp | undefined;
+
+async function start(): Promise<{ config: Config; base: string }> {
+  redis = await RedisServer.start({ appendOnly: false });
+  const config = testConfig(redis.url, { FLEET_FILE: fleetFile, SCHED_POLICY: 'sed-late', LOCK_DURATION_MS: '1000' });
+  workers = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-0', 'cpu-0'] }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
+  api = await createApi(config);
+  return { config, base: `http://127.0.0.1:${await api.listen()}` };
+}
+
+afterEach(async () => {
+  spawned?.child.kill('SIGKILL');
+  await spawned?.exited;
+  spawned = undefined;
+  await dispatcher?.close();
+  dispatcher = undefined;
+  await api?.close();
+  await workers?.close();
+  await redis?.destroy();
+});
+
+describe('sed-late (late binding), live', () => {
+  it('holds a job while the gpu is busy (queued, no worker) and binds it to the gpu when it frees', async () => {
+    const { config, base } = await start();
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    const first = await submitJob(base, { model: 'default', input: 1 });
+    expect((await until(base, first, 'running')).worker?.id).toBe('gpu-0');
+    const second = await submitJob(base, { model: 'default', input: 2 });
+    await new Promise((r) => setTimeout(r, 150));
+    const waiting = await readJob(base, second);
+    expect(waiting.status).toBe('queued');
+    expect(waiting.worker).toBeUndefined();
+    const done = await readJob(base, second, 10);
+    expect(done.status).toBe('completed');
+    expect(done.worker?.id).toBe('gpu-0');
+    expect(done.timings.totalMs).toBeLessThan(4000);
+  });
+
+  it('cancels a held job: the dispatcher lets go of it, it never runs', async () => {
+    const { config, base } = await start();
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    const first = await submitJob(base, { model: 'default', input: 1 });
+    await until(base, first, 'running');
+    const second = await submitJob(base, { model: 'default', input: 2 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await readJob(base, second)).status).toBe('queued');
+    const response = await fetch(`${base}/v1/jobs/${second}`, { method: 'DELETE' });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe('cancelled');
+    expect((await readJob(base, first, 10)).status).toBe('completed');
+    // Well past the release delay (2 s): nobody picked it up again.
+    await new Promise((r) => setTimeout(r, 2500));
+    const view = await readJob(base, second);
+    expect(view.status).toBe('cancelled');
+    expect(view.worker).toBeUndefined();
+  });
+
+  it('loses no held job when the dispatcher is killed (kill -9): the next one binds them all', async () => {
+    const { config, base } = await start();
+    spawned = spawnApp('dispatcher', {
+      REDIS_URL: config.REDIS_URL,
+      KEY_PREFIX: config.KEY_PREFIX,
+      FLEET_FILE: fleetFile,
+      SCHED_POLICY: 'sed-late',
+      LOCK_DURATION_MS: '1000',
+      DISPATCHER_METRICS_PORT: '0',
+    });
+    await waitFor(() => spawned?.output().includes('dispatcher started') === true, 15_000, 'the dispatcher to start');
+    const ids = await Promise.all([1, 2, 3, 4].map((i) => submitJob(base, { model: 'default', input: i })));
+    await waitFor(async () => (await Promise.all(ids.map((id) => readJob(base, id)))).some((v) => v.status === 'running'), 5000, 'a job to run');
+    const held = (await Promise.all(ids.map((id) => readJob(base, id)))).filter((v) => v.status === 'queued');
+    expect(held.length).toBeGreaterThanOrEqual(2);
+    spawned.child.kill('SIGKILL');
+    await spawned.exited;
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    for (const id of ids) {
+      const view = await readJob(base, id, 20);
+      expect(view.status).toBe('completed');
+      expect(view.attempts).toBe(1);
+    }
+  });
+
+  it('on close, binds what it holds instead of leaving it locked', async () => {
+    const { config, base } = await start();
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    const ids = await Promise.all([1, 2, 3].map((i) => submitJob(base, { model: 'default', input: i })));
+    await waitFor(async () => (await Promise.all(ids.map((id) => readJob(base, id)))).filter((v) => v.status === 'queued').length >= 1, 5000, 'a held job');
+    const started = Date.now();
+    await dispatcher.close();
+    dispatcher = undefined;
+    expect(Date.now() - started).toBeLessThan(1000);
+    for (const id of ids) expect((await readJob(base, id, 20)).status).toBe('completed');
+  });
+});
