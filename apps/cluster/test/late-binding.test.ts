@@ -64,6 +64,20 @@ describe('sed-late (late binding), live', () => {
     expect(done.timings.totalMs).toBeLessThan(4000);
   });
 
+  it('binds held jobs in priority order: a high-priority job submitted last runs first', async () => {
+    const { config, base } = await start();
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    const first = await submitJob(base, { model: 'default', input: 0 });
+    await until(base, first, 'running');
+    const normal = [await submitJob(base, { model: 'default', input: 1 }), await submitJob(base, { model: 'default', input: 2 })];
+    const high = await submitJob(base, { model: 'default', input: 3, priority: 'high' });
+    const views = await Promise.all([high, ...normal].map((id) => readJob(base, id, 10)));
+    for (const view of views) expect(view.status).toBe('completed');
+    const started = views.map((v) => Date.parse(v.timings.startedAt ?? ''));
+    expect(started[0]).toBeLessThan(started[1] as number);
+    expect(started[0]).toBeLessThan(started[2] as number);
+  });
+
   it('cancels a held job: the dispatcher lets go of it, it never runs', async () => {
     const { config, base } = await start();
     dispatcher = await createDispatcher(config, { serveMetrics: false });
