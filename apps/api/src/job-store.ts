@@ -155,7 +155,6 @@ export class JobStore {
    * record with the same retention. Returns the cancelled view; 409 once it runs or ran.
    */
   async cancel(id: string, publish: (view: JobView) => Promise<void>): Promise<JobView | null> {
-    let askedRelease = false;
     for (let tries = 0; tries < 40; tries++) {
       const view = await this.read(id);
       if (view === null || view.status === 'cancelled') return view;
@@ -173,11 +172,8 @@ export class JobStore {
         return cancelled;
       }
       // Locked: it is being dispatched (a moment), held by a late-binding dispatcher (asked to let go,
-      // once), or has just started; look again.
-      if (queue === this.ingress && !askedRelease) {
-        askedRelease = true;
-        await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
-      }
+      // again every 10 tries in case the request came before the hold), or has just started; look again.
+      if (queue === this.ingress && tries % 10 === 0) await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
       await new Promise((r) => setTimeout(r, 5));
     }
     throw new SchedError('job_not_cancellable', `job ${id} did not stay still long enough to cancel`);

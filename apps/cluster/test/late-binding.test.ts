@@ -10,14 +10,16 @@ import { createWorkerHost, type WorkerHost } from '@sched/worker';
 import { readJob, submitJob, until } from './support.js';
 
 // A fast gpu and a cpu ten times slower: a job waits for the gpu unless the line for it is long.
+// Model `other` runs on its own worker.
 const fleetFile = join(tmpdir(), `sched-late-binding-${process.pid}.json`);
 writeFileSync(
   fleetFile,
   JSON.stringify({
-    models: { default: { gpu: { p50Ms: 400, p99Ms: 400 }, cpu: { p50Ms: 4000, p99Ms: 4000 } } },
+    models: { default: { gpu: { p50Ms: 400, p99Ms: 400 }, cpu: { p50Ms: 4000, p99Ms: 4000 } }, other: { tiny: { p50Ms: 100, p99Ms: 100 } } },
     workers: [
       { id: 'gpu-0', class: 'gpu', slots: 1 },
       { id: 'cpu-0', class: 'cpu', slots: 1 },
+      { id: 'tiny-0', class: 'tiny', slots: 1 },
     ],
   }),
 );
@@ -28,10 +30,10 @@ let workers: WorkerHost | undefined;
 let dispatcher: Dispatcher | undefined;
 let spawned: SpawnedApp | undefined;
 
-async function start(): Promise<{ config: Config; base: string }> {
+async function start(env: Record<string, string> = {}): Promise<{ config: Config; base: string }> {
   redis = await RedisServer.start({ appendOnly: false });
-  const config = testConfig(redis.url, { FLEET_FILE: fleetFile, SCHED_POLICY: 'sed-late', LOCK_DURATION_MS: '1000' });
-  workers = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-0', 'cpu-0'] }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
+  const config = testConfig(redis.url, { FLEET_FILE: fleetFile, SCHED_POLICY: 'sed-late', LOCK_DURATION_MS: '1000', ...env });
+  workers = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-0', 'cpu-0', 'tiny-0'] }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
   api = await createApi(config);
   return { config, base: `http://127.0.0.1:${await api.listen()}` };
 }
@@ -76,6 +78,18 @@ describe('sed-late (late binding), live', () => {
     const started = views.map((v) => Date.parse(v.timings.startedAt ?? ''));
     expect(started[0]).toBeLessThan(started[1] as number);
     expect(started[0]).toBeLessThan(started[2] as number);
+  });
+
+  it('never holds so many jobs of one model that a job of another waits behind them', async () => {
+    // 10 ingress slots, at most 2 held: the rest of the `default` burst is bound at once (as sed would).
+    const { config, base } = await start({ DISPATCH_CONCURRENCY: '10' });
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    const burst = [];
+    for (let i = 0; i < 30; i++) burst.push(await submitJob(base, { model: 'default', input: i }));
+    const other = await readJob(base, await submitJob(base, { model: 'other', input: 'x' }), 10);
+    expect(other.status).toBe('completed');
+    expect(other.timings.totalMs).toBeLessThan(1500);
+    expect((await Promise.all(burst.map((id) => readJob(base, id)))).filter((v) => v.status === 'queued').length).toBeLessThanOrEqual(2);
   });
 
   it('cancels a held job: the dispatcher lets go of it, it never runs', async () => {

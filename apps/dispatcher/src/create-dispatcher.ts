@@ -64,7 +64,12 @@ interface Claim {
   readonly dispatchedAt: number;
 }
 
-type HeldOutcome = { kind: 'bound'; claim: Claim } | { kind: 'park' } | { kind: 'expired' } | { kind: 'cancel' };
+type HeldOutcome = { kind: 'bound'; claim: Claim } | { kind: 'park' } | { kind: 'expired' } | { kind: 'cancel' } | { kind: 'lost' };
+
+/** Held jobs kept below the ingress consumer's concurrency, so jobs of other models are still taken. */
+const HELD_RESERVE = 8;
+/** A cancel request for a job not (yet) held here is remembered this long. */
+const CANCEL_MEMORY_MS = 5000;
 
 interface Held {
   readonly job: Job<JobPayload>;
@@ -196,14 +201,20 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     // order and no worker can report `running` before `dispatched` is out.
     const routeWritten = redis.set(keys.route(id), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
     publish({ id, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
-    await workerQueue(workerId).add('job', { ...payload, dispatchedAt }, {
-      jobId: id,
-      priority: BULLMQ_PRIORITY[payload.priority],
-      attempts: config.MAX_ATTEMPTS,
-      backoff: { type: 'exponential', delay: config.RETRY_BACKOFF_MS },
-      removeOnComplete: { age: config.RESULT_TTL_S },
-      removeOnFail: { age: config.RESULT_TTL_S },
-    });
+    try {
+      await workerQueue(workerId).add('job', { ...payload, dispatchedAt }, {
+        jobId: id,
+        priority: BULLMQ_PRIORITY[payload.priority],
+        attempts: config.MAX_ATTEMPTS,
+        backoff: { type: 'exponential', delay: config.RETRY_BACKOFF_MS },
+        removeOnComplete: { age: config.RESULT_TTL_S },
+        removeOnFail: { age: config.RESULT_TTL_S },
+      });
+    } catch (error) {
+      // Not in the worker's queue after all: uncount it (the ingress job is retried).
+      fleet.onFinished(id, workerId, Date.now(), false);
+      throw error;
+    }
     await routeWritten;
     parkedJobs.delete(id);
     logger.debug({ jobId: id, worker: workerId }, 'dispatched');
@@ -230,6 +241,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       if (outcome.kind === 'bound') return send(id, payload, outcome.claim);
       if (outcome.kind === 'expired') return failDeadline(id, payload);
       if (outcome.kind === 'park') return park(job, token);
+      // Its lock lapsed (BullMQ could not renew it): the job is back in ingress for whoever takes it.
+      if (outcome.kind === 'lost') throw new Error('ingress lock lost while held');
       // Asked to cancel: step out of the way (delayed, unlocked) so the API can remove it.
       await job.moveToDelayed(Date.now() + CANCEL_RELEASE_MS, token);
       throw new DelayedError();
@@ -248,8 +261,19 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   let heldSeq = 0;
   let rounding = false;
   let closingDown = false;
+  const maxHeld = Math.max(1, config.DISPATCH_CONCURRENCY - HELD_RESERVE);
+  const recentCancels = new Map<string, number>();
   const hold = (job: Job<JobPayload>): Promise<HeldOutcome> =>
     new Promise((settle) => {
+      const id = job.id ?? '';
+      const cancelAsked = recentCancels.get(id);
+      if (cancelAsked !== undefined) {
+        recentCancels.delete(id);
+        if (cancelAsked > Date.now()) return settle({ kind: 'cancel' });
+      }
+      // The same job held twice means its lock lapsed and it came back: only the newer hold counts.
+      const stale = held.findIndex((other) => other.job.id === id);
+      if (stale !== -1) held.splice(stale, 1)[0]?.settle({ kind: 'lost' });
       const entry: Held = { job, rank: BULLMQ_PRIORITY[job.data.priority], seq: heldSeq++, settle };
       // Binary search for the first entry that goes after this one.
       let lo = 0;
@@ -261,12 +285,18 @@ export async function createDispatcher(config: Config, options: DispatcherOption
         else hi = mid;
       }
       held.splice(lo, 0, entry);
-      if (closingDown) releaseHeld();
-      else bindHeld();
+      if (closingDown) return releaseHeld();
+      if (held.length > maxHeld) {
+        // Full: the first held job of this model is bound now, as `sed` would, to keep room for others.
+        const first = held.findIndex((other) => other.job.data.model === job.data.model);
+        const [overflow] = held.splice(first, 1);
+        if (overflow !== undefined) bindNow(overflow);
+      }
+      bindHeld();
     });
 
   /** One LateBinder round: binds the held jobs that go to a worker now; parks or fails those that cannot wait. */
-  const bindHeld = (): void => {
+  const bindHeld = (freedWorker?: string): void => {
     if (binder === null || rounding || held.length === 0) return;
     rounding = true;
     try {
@@ -283,6 +313,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
         }
       }
       const bound: number[] = [];
+      const freedAt = freedWorker === undefined ? -1 : fleet.index.indexOf(freedWorker);
+      const freed = freedAt === -1 ? undefined : fleet.index.worker(freedAt);
       const started = process.hrtime.bigint();
       binder.round(
         held.length,
@@ -294,6 +326,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
           bound.push(i);
           entry.settle({ kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
         },
+        freed,
       );
       if (bound.length > 0) {
         // A round's cost, shared by the jobs it bound.
@@ -316,12 +349,15 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     }
   };
 
-  /** Binds every held job now (plain `sed`, room or not): on close, so none waits for a lock to lapse. */
+  /** Binds a held job at once with the per-job rule (`sed`), room or not. */
+  const bindNow = (entry: Held): void => {
+    const workerId = meetDeadline(entry.job.data, policy(entry.job.data, fleet.index, rng));
+    entry.settle(workerId === null ? { kind: 'park' } : { kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
+  };
+
+  /** Binds every held job now: on close, so none waits for a lock to lapse. */
   const releaseHeld = (): void => {
-    for (const entry of held.splice(0)) {
-      const workerId = policy(entry.job.data, fleet.index, rng);
-      entry.settle(workerId === null ? { kind: 'park' } : { kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
-    }
+    for (const entry of held.splice(0)) bindNow(entry);
   };
 
   /**
@@ -361,11 +397,17 @@ export async function createDispatcher(config: Config, options: DispatcherOption
         const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
         if (finished && message.worker !== undefined) {
           fleet.onFinished(message.id, message.worker, Date.now(), message.retry !== true);
-          bindHeld();
+          bindHeld(message.worker);
         }
       } else if (channel === keys.cancelChannel) {
         const index = held.findIndex((entry) => entry.job.id === text);
         if (index !== -1) held.splice(index, 1)[0]?.settle({ kind: 'cancel' });
+        else {
+          // Not held (yet): it may be between BullMQ's fetch and the hold.
+          const now = Date.now();
+          for (const [id, until] of recentCancels) if (until < now) recentCancels.delete(id);
+          recentCancels.set(text, now + CANCEL_MEMORY_MS);
+        }
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
         if (message.event === 'joined') void refreshFleet().catch(() => undefined);
@@ -402,6 +444,12 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     logger.warn({ jobId: job.id, err: error.message }, 'job failed before dispatch');
   });
   consumer.on('error', (error) => logger.warn({ err: error.message }, 'ingress consumer error'));
+  consumer.on('lockRenewalFailed', (ids: string[]) => {
+    for (const id of ids) {
+      const index = held.findIndex((entry) => entry.job.id === id);
+      if (index !== -1) held.splice(index, 1)[0]?.settle({ kind: 'lost' });
+    }
+  });
 
   // Queue counts come from BullMQ's own exporter: ingress and every worker queue this dispatcher knows.
   const queueMetrics = async (): Promise<string> => {

@@ -139,6 +139,11 @@ export class FleetIndex implements FleetSnapshot {
     return this.byModel.get(model) ?? EMPTY;
   }
 
+  serves(worker: WorkerView, model: string): boolean {
+    const known = this.workers[this.positions.get(worker.id) ?? -1];
+    return known !== undefined && known.state === 'live' && known.models.includes(model);
+  }
+
   eligibleByClass(model: string): readonly (readonly WorkerView[])[] {
     if (this.dirty) this.rebuild();
     return this.byModelClass.get(model) ?? [];

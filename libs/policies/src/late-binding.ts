@@ -70,6 +70,9 @@ export class LateBinder {
    * Decides for up to `lookahead` of the first `count` held jobs (`jobAt(i)`, in
    * order) and calls `bind(i, workerId)` for each that goes to a worker now. A
    * job of a model no live worker serves is left held (the caller parks it).
+   * `freed`, the worker whose completion triggered the round, is always a
+   * candidate: on a fleet large enough to be sampled, a sample of 2 per class
+   * would otherwise miss it and leave its slot idle until a later round.
    * Returns how many jobs it looked at.
    */
   round(
@@ -78,6 +81,7 @@ export class LateBinder {
     snapshot: FleetSnapshot,
     rng: Rng,
     bind: (index: number, workerId: string) => void,
+    freed?: WorkerView,
   ): number {
     const placed = this.placed;
     const exhausted = this.exhausted;
@@ -93,62 +97,32 @@ export class LateBinder {
       const job = jobAt(index);
       const model = job.model;
       if (exhausted.has(model)) continue;
-      const pool = candidates(model, snapshot, rng, this.options);
-      let best: WorkerView | null = null;
-      let bestDelay = Infinity;
-      let bestService = 0;
-      let ties = 0;
-      let anyRoom = false;
-      // The soonest finish on a busy worker, and the least service time anywhere.
-      let busy: WorkerView | null = null;
-      let busyDelay = Infinity;
-      let busyService = 0;
-      let fastest = Infinity;
-      for (const worker of pool) {
-        const service = expectedServiceMs(job, worker, snapshot);
-        if (service < fastest) fastest = service;
-        const room = worker.depth < bindCapacity(worker);
-        if (room) anyRoom = true;
-        // A free slot starts the job now; otherwise it waits for the work bound and placed ahead.
-        let delay = service;
-        if (worker.depth >= worker.slots) {
-          const wait = ((worker.queuedWorkMs ?? worker.depth * service) + (placed.get(worker) ?? 0)) / worker.slots + service;
-          if (wait < busyDelay) {
-            busy = worker;
-            busyDelay = wait;
-            busyService = service;
-          }
-          delay = wait / this.patience;
-        }
-        if (delay < bestDelay) {
-          best = worker;
-          bestDelay = delay;
-          bestService = service;
-          ties = 1;
-        } else if (delay === bestDelay && rng() * ++ties < 1) {
-          best = worker;
-          bestService = service;
-        }
-      }
-      if (!anyRoom) {
-        // No worker that serves this model can take a job now: nothing behind it of that model can either.
+      let pool = candidates(model, snapshot, rng, this.options);
+      if (freed !== undefined && !pool.includes(freed) && serves(snapshot, freed, model)) pool = [...pool, freed];
+      const choice = this.choose(job, pool, snapshot, rng);
+      if (!choice.anyRoom) {
+        // No worker that serves this model can take a job now: nothing behind it of that model can
+        // either. On a sampled fleet this is a guess (an unsampled worker may have room) that keeps a
+        // round's cost bounded; the freed worker is always in the pool, and each arrival samples anew.
         exhausted.add(model);
         continue;
       }
+      const { best, busy } = choice;
       if (best === null) continue;
       if (!(best.depth < bindCapacity(best) && (placed.get(best) ?? 0) === 0)) {
-        placed.set(best, (placed.get(best) ?? 0) + bestService);
+        placed.set(best, (placed.get(best) ?? 0) + choice.bestService);
         continue;
       }
-      // A free worker slower than a busy one: the job that has waited least (the newest held one
-      // of this model) takes it, and this one keeps its place for the faster worker. For the
-      // tail, the time lost on a slow worker is better added to a fresh job than to an old one.
-      if (busy !== null && busyDelay < bestService) {
+      // A free worker slower than a busy one this job would still finish sooner on: the job that
+      // has waited least (the newest held one of this model) takes it, if it would choose it too,
+      // and this one keeps its place for the faster worker. For the tail, the time lost on a slow
+      // worker is better added to a fresh job than to an old one.
+      if (busy !== null && choice.busyDelay < choice.bestService) {
         while (newest > index && (taken.has(newest) || jobAt(newest).model !== model)) newest--;
-        if (newest > index) {
+        if (newest > index && this.choose(jobAt(newest), pool, snapshot, rng).best === best) {
           taken.add(newest);
           bind(newest, best.id);
-          placed.set(busy, (placed.get(busy) ?? 0) + busyService);
+          placed.set(busy, (placed.get(busy) ?? 0) + choice.busyService);
           continue;
         }
       }
@@ -156,4 +130,56 @@ export class LateBinder {
     }
     return index;
   }
+
+  /**
+   * The worker `job` should go to, given what is bound and placed: a free slot counts its service
+   * time, a busy worker its wait plus service divided by the patience. A job with a deadline is
+   * never patient (its soonest finish is the one that can meet it), so neither rule above moves it
+   * to a worker that finishes it later.
+   */
+  private choose(job: RoutableJob, pool: readonly WorkerView[], snapshot: FleetSnapshot, rng: Rng): Choice {
+    const patience = job.deadlineMs === undefined ? this.patience : 1;
+    const out: Choice = { best: null, bestService: 0, busy: null, busyDelay: Infinity, busyService: 0, anyRoom: false };
+    let bestDelay = Infinity;
+    let ties = 0;
+    for (const worker of pool) {
+      const service = expectedServiceMs(job, worker, snapshot);
+      if (worker.depth < bindCapacity(worker)) out.anyRoom = true;
+      let delay = service;
+      if (worker.depth >= worker.slots) {
+        const wait = ((worker.queuedWorkMs ?? worker.depth * service) + (this.placed.get(worker) ?? 0)) / worker.slots + service;
+        if (wait < out.busyDelay) {
+          out.busy = worker;
+          out.busyDelay = wait;
+          out.busyService = service;
+        }
+        delay = wait / patience;
+      }
+      if (delay < bestDelay) {
+        out.best = worker;
+        out.bestService = service;
+        bestDelay = delay;
+        ties = 1;
+      } else if (delay === bestDelay && rng() * ++ties < 1) {
+        out.best = worker;
+        out.bestService = service;
+      }
+    }
+    return out;
+  }
+}
+
+interface Choice {
+  best: WorkerView | null;
+  bestService: number;
+  /** The soonest finish on a busy worker. */
+  busy: WorkerView | null;
+  busyDelay: number;
+  busyService: number;
+  anyRoom: boolean;
+}
+
+/** `worker` is live and serves `model` (it is in the snapshot's eligible list). */
+function serves(snapshot: FleetSnapshot, worker: WorkerView, model: string): boolean {
+  return snapshot.serves?.(worker, model) ?? snapshot.eligible(model).includes(worker);
 }

@@ -31,6 +31,8 @@ export interface FleetSnapshot {
   eligible(model: string): readonly WorkerView[];
   /** The same workers partitioned by class, so sampling policies stay O(classes) on a large fleet. */
   eligibleByClass?(model: string): readonly (readonly WorkerView[])[];
+  /** Whether `worker` is live, not draining, and serves `model`: O(1) where `eligible(model).includes` is O(n). */
+  serves?(worker: WorkerView, model: string): boolean;
   /** The fleet file's expected service time of `job` on a worker of class `cls` (size-aware). */
   expectedServiceMs?(job: RoutableJob, cls: string): number;
 }

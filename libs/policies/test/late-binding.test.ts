@@ -91,6 +91,24 @@ describe('LateBinder', () => {
     expect(round(index, [job('a')], 1)).toEqual([]);
   });
 
+  it('patience is 0.6: waits for the gpu just below the margin, takes the free cpu just above it; a job with a deadline always takes its soonest finish', () => {
+    // gpu: 1 slot, busy, queued work Q ms, so waiting there finishes at Q + 50; cpu: free, 400 ms.
+    // Without a deadline the job waits while (Q + 50) / 0.6 < 400, i.e. Q < 190.
+    const withQueued = (queuedWorkMs: number): FleetIndex => {
+      const index = buildIndex([
+        { class: 'gpu', slots: 1, maxBatch: undefined, models: ['a'], state: 'live', depth: 1 },
+        { class: 'cpu', slots: 1, maxBatch: undefined, models: ['a'], state: 'live', depth: 0 },
+      ]);
+      index.refresh(0, { depth: 1, queuedWorkMs });
+      return index;
+    };
+    expect(round(withQueued(185), [job('a')], 1)).toEqual([]);
+    expect(round(withQueued(195), [job('a')], 1)).toEqual([{ index: 0, worker: 'w1', depthBefore: 0 }]);
+    // With a deadline: 245 < 400 on the gpu, so it waits for it; only past 350 does the cpu finish sooner.
+    expect(round(withQueued(195), [{ ...job('a'), deadlineMs: 1000 }], 1)).toEqual([]);
+    expect(round(withQueued(355), [{ ...job('a'), deadlineMs: 1000 }], 1)).toEqual([{ index: 0, worker: 'w1', depthBefore: 0 }]);
+  });
+
   it('gives a free slow worker to the newest held job, not the oldest, once the line for the fast one is long', () => {
     const index = buildIndex([
       { class: 'gpu', slots: 1, maxBatch: undefined, models: ['a'], state: 'live', depth: 1 },
@@ -100,6 +118,24 @@ describe('LateBinder', () => {
     // taken, by the job that has waited least (index 9), while the older ones keep their gpu places.
     const bound = round(index, Array.from({ length: 10 }, () => job('a')), 1);
     expect(bound).toEqual([{ index: 9, worker: 'w1', depthBefore: 0 }]);
+  });
+
+  it('on a sampled fleet, always considers the worker that just freed a slot', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 99 }), fc.integer(), (freedAt, seed) => {
+        // 100 identical 1-slot workers (sampled: above the scan limit of 32), all busy but one.
+        const workers: Spec[] = Array.from({ length: 100 }, (_, i) => ({ class: 'gpu', slots: 1, maxBatch: undefined, models: ['a'], state: 'live', depth: i === freedAt ? 0 : 1 }));
+        const index = buildIndex(workers);
+        const held = Array.from({ length: 10 }, () => job('a'));
+        const bound: string[] = [];
+        new LateBinder().round(held.length, (i) => held[i] as RoutableJob, index, seededRng(seed), (_, id) => {
+          bound.push(id);
+          index.dispatched(index.indexOf(id), 50);
+        }, index.worker(freedAt));
+        expect(bound).toEqual([`w${freedAt}`]);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('lets a batch gather: a batching worker takes up to slots × maxBatch', () => {

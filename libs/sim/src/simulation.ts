@@ -172,7 +172,7 @@ class Simulation {
         }
       } else {
         this.view.completed(this.jobWorker[id] as number, this.jobWorkMs[id]);
-        this.bindHeld(now);
+        this.bindHeld(now, this.jobWorker[id]);
       }
     }
     this.scenario.onProgress?.(this.arrived, this.total);
@@ -243,13 +243,13 @@ class Simulation {
   }
 
   /** One LateBinder round over the held jobs; bound ones leave the window, which refills in order. */
-  private bindHeld(now: number): void {
+  /** `freed`: the worker whose completion triggered the round, if any. */
+  private bindHeld(now: number, freed = -1): void {
     const binder = this.binder;
     if (binder === null || this.inRound || this.window.length === 0) return;
     this.inRound = true;
     const window = this.window;
     const bound = this.boundInRound;
-    bound.length = 0;
     const routed = this.routedJob;
     const jobAt = (i: number): RoutableJob => {
       const job = window[i] as number;
@@ -257,26 +257,43 @@ class Simulation {
       routed.size = this.jobSize[job];
       return routed;
     };
-    binder.round(window.length, jobAt, this.view, this.policyRng, (i, id) => {
-      bound.push(i);
-      this.bind(window[i] as number, this.view.indexOf(id), now);
-    });
-    if (bound.length > 0) {
-      bound.sort((a, b) => a - b);
-      let write = 0;
-      let next = 0;
-      for (let read = 0; read < window.length; read++) {
-        if (read === bound[next]) next++;
-        else window[write++] = window[read] as number;
+    // Jobs refilled from the backlog get a round of their own at once (the live dispatcher's next
+    // arrival would give them one too).
+    let refilled = 0;
+    do {
+      bound.length = 0;
+      binder.round(
+        window.length,
+        jobAt,
+        this.view,
+        this.policyRng,
+        (i, id) => {
+          bound.push(i);
+          this.bind(window[i] as number, this.view.indexOf(id), now);
+        },
+        freed < 0 ? undefined : this.view.worker(freed),
+      );
+      refilled = 0;
+      if (bound.length > 0) {
+        bound.sort((a, b) => a - b);
+        let write = 0;
+        let next = 0;
+        for (let read = 0; read < window.length; read++) {
+          if (read === bound[next]) next++;
+          else window[write++] = window[read] as number;
+        }
+        window.length = write;
+        const limit = this.lookahead();
+        while (window.length < limit && this.backlogHead < this.backlog.length) {
+          window.push(this.backlog[this.backlogHead++] as number);
+          refilled++;
+        }
+        if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
+          this.backlog = this.backlog.slice(this.backlogHead);
+          this.backlogHead = 0;
+        }
       }
-      window.length = write;
-      const limit = this.lookahead();
-      while (window.length < limit && this.backlogHead < this.backlog.length) window.push(this.backlog[this.backlogHead++] as number);
-      if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
-        this.backlog = this.backlog.slice(this.backlogHead);
-        this.backlogHead = 0;
-      }
-    }
+    } while (refilled > 0);
     this.inRound = false;
   }
 
@@ -332,7 +349,7 @@ class Simulation {
     }
     if (this.policy === null) this.pullShared(worker, now);
     else {
-      if (lagMs <= 0) this.bindHeld(now);
+      if (lagMs <= 0) this.bindHeld(now, worker);
       this.startBatches(worker, now);
     }
   }

@@ -44,6 +44,8 @@ describe('simulate', () => {
       const run = (policy: SimScenario['policy']) => simulate({ fleet: heterogeneous, policy, seed: 1, arrivals, policyOptions: { sloMs: 500 } });
       const late = run('sed-late');
       expect(late.jobs).toBe(40_000);
+      // Each job ran exactly once: the shares of the jobs run per worker add up to 1.
+      expect(Object.values(late.sharePerWorker).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
       const others = (['greedy-gpu', 'jsq', 'sed', 'cost', 'shared-queue'] as const).map((p) => run(p).p99Ms);
       expect(late.p99Ms).toBeLessThanOrEqual(Math.min(...others) * 1.1);
     }
