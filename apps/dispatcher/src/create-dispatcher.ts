@@ -87,7 +87,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const latency = new LatencyModel(catalog.models);
   const policy = createPolicy(policyName, { sloMs: config.LATENCY_SLO_MS.defaultMs, sloMsByModel: config.LATENCY_SLO_MS.byModel });
   // `sed-late` holds jobs here (active in ingress, so a crash loses none) until a worker has room.
-  const binder = isLateBinding(policyName) ? new LateBinder({ lookahead: config.DISPATCH_CONCURRENCY }) : null;
+  const binder = isLateBinding(policyName) ? new LateBinder({ lookahead: config.DISPATCH_CONCURRENCY, prefetch: config.SED_LATE_PREFETCH }) : null;
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
   const registry = createRegistry('dispatcher');
   const metrics = createDispatcherMetrics(registry, config.METRICS_ENABLED);

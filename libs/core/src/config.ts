@@ -10,6 +10,10 @@ const positiveInt = z.coerce
   .number({ error: 'expected a positive integer' })
   .int({ error: 'expected a positive integer' })
   .positive({ error: 'expected a positive integer' });
+const nonNegativeInt = z.coerce
+  .number({ error: 'expected a non-negative integer' })
+  .int({ error: 'expected a non-negative integer' })
+  .min(0, { error: 'expected a non-negative integer' });
 
 export const POLICY_NAMES = ['greedy-gpu', 'round-robin', 'random', 'jsq', 'p2c', 'sed', 'sed-late', 'cost'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -41,6 +45,8 @@ export const configSchema = z.object({
   LOCK_DURATION_MS: positiveInt.default(5000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   DISPATCH_CONCURRENCY: positiveInt.default(64),
+  /** `sed-late`: jobs bound to a worker beyond its free room, so its next job is already in its queue. */
+  SED_LATE_PREFETCH: nonNegativeInt.default(1),
   DEAD_WORKER_GRACE_MS: positiveInt.default(15_000),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   REDIS_TIMEOUT_MS: positiveInt.default(1000),

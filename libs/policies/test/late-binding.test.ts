@@ -32,7 +32,8 @@ function buildIndex(workers: readonly Spec[]): FleetIndex {
 const job = (model: string): RoutableJob => ({ model, priority: 'normal' });
 
 /** Runs one round, applying each binding to the index as the live dispatcher and the simulator do. */
-function round(index: FleetIndex, held: readonly RoutableJob[], seed: number, binder = new LateBinder()): { index: number; worker: string; depthBefore: number }[] {
+/** Without prefetch unless a test says otherwise: a worker takes exactly its slots (× maxBatch). */
+function round(index: FleetIndex, held: readonly RoutableJob[], seed: number, binder = new LateBinder({ prefetch: 0 })): { index: number; worker: string; depthBefore: number }[] {
   const bound: { index: number; worker: string; depthBefore: number }[] = [];
   binder.round(held.length, (i) => held[i] as RoutableJob, index, seededRng(seed), (i, id) => {
     const position = index.indexOf(id);
@@ -45,17 +46,17 @@ function round(index: FleetIndex, held: readonly RoutableJob[], seed: number, bi
 describe('LateBinder', () => {
   it('binds only to a live worker that serves the job and has room, each held job at most once', () => {
     fc.assert(
-      fc.property(fc.array(workerArb, { maxLength: 12 }), fc.array(fc.constantFrom('a', 'b', 'unserved'), { maxLength: 40 }), fc.integer(), (workers, models, seed) => {
+      fc.property(fc.array(workerArb, { maxLength: 12 }), fc.array(fc.constantFrom('a', 'b', 'unserved'), { maxLength: 40 }), fc.integer({ min: 0, max: 2 }), fc.integer(), (workers, models, prefetch, seed) => {
         const index = buildIndex(workers);
         const held = models.map(job);
-        const bound = round(index, held, seed);
+        const bound = round(index, held, seed, new LateBinder({ prefetch }));
         expect(new Set(bound.map((b) => b.index)).size).toBe(bound.length);
         for (const b of bound) {
           const spec = workers[Number(b.worker.slice(1))] as Spec;
           const model = (held[b.index] as RoutableJob).model;
           expect(spec.state).toBe('live');
           expect(spec.models).toContain(model);
-          expect(b.depthBefore).toBeLessThan(bindCapacity(index.worker(index.indexOf(b.worker))));
+          expect(b.depthBefore).toBeLessThan(bindCapacity(index.worker(index.indexOf(b.worker)), prefetch));
         }
       }),
       { numRuns: 500 },
@@ -69,12 +70,13 @@ describe('LateBinder', () => {
         fc.integer({ min: 1, max: 3 }),
         fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 10, maxLength: 10 }),
         fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 0, max: 2 }),
         fc.integer(),
-        (n, slots, depths, jobs, seed) => {
+        (n, slots, depths, jobs, prefetch, seed) => {
           const workers: Spec[] = Array.from({ length: n }, (_, i) => ({ class: 'gpu', slots, maxBatch: undefined, models: ['a'], state: 'live', depth: depths[i] ?? 0 }));
           const index = buildIndex(workers);
-          const room = workers.reduce((sum, w) => sum + Math.max(0, slots - w.depth), 0);
-          const bound = round(index, Array.from({ length: jobs }, () => job('a')), seed);
+          const room = workers.reduce((sum, w) => sum + Math.max(0, slots + prefetch - w.depth), 0);
+          const bound = round(index, Array.from({ length: jobs }, () => job('a')), seed, new LateBinder({ prefetch }));
           expect(bound.map((b) => b.index)).toEqual(Array.from({ length: Math.min(jobs, room) }, (_, i) => i));
         },
       ),
@@ -128,7 +130,7 @@ describe('LateBinder', () => {
         const index = buildIndex(workers);
         const held = Array.from({ length: 10 }, () => job('a'));
         const bound: string[] = [];
-        new LateBinder().round(held.length, (i) => held[i] as RoutableJob, index, seededRng(seed), (_, id) => {
+        new LateBinder({ prefetch: 0 }).round(held.length, (i) => held[i] as RoutableJob, index, seededRng(seed), (_, id) => {
           bound.push(id);
           index.dispatched(index.indexOf(id), 50);
         }, index.worker(freedAt));
@@ -136,6 +138,11 @@ describe('LateBinder', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('prefetch (default 1): a busy worker takes one job into its queue beyond its slots, no more', () => {
+    const index = buildIndex([{ class: 'gpu', slots: 1, maxBatch: undefined, models: ['a'], state: 'live', depth: 1 }]);
+    expect(round(index, Array.from({ length: 3 }, () => job('a')), 1, new LateBinder())).toEqual([{ index: 0, worker: 'w0', depthBefore: 1 }]);
   });
 
   it('lets a batch gather: a batching worker takes up to slots × maxBatch', () => {
@@ -146,7 +153,7 @@ describe('LateBinder', () => {
   it('looks at no more than lookahead jobs, and holds a job of a model nobody serves', () => {
     const index = buildIndex([{ class: 'gpu', slots: 8, maxBatch: undefined, models: ['a'], state: 'live', depth: 0 }]);
     const held = [job('unserved'), ...Array.from({ length: 9 }, () => job('a'))];
-    const bound = round(index, held, 1, new LateBinder({ lookahead: 5 }));
+    const bound = round(index, held, 1, new LateBinder({ lookahead: 5, prefetch: 0 }));
     expect(bound.map((b) => b.index)).toEqual([1, 2, 3, 4]);
   });
 });
