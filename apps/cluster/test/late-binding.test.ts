@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadFleetFile, type Config } from '@sched/core';
+import { closeRedis, createRedis, INGRESS_QUEUE, keySpace, loadFleetFile, type Config } from '@sched/core';
 import { createApi, type Api } from '@sched/api';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
 import { RedisServer, spawnApp, testConfig, waitFor, type SpawnedApp } from '@sched/testkit';
@@ -157,7 +157,23 @@ async function busyGpu(base: string): Promise<string[]> {
     const { config, base } = await start();
     dispatcher = await createDispatcher(config, { serveMetrics: false });
     const ids = await Promise.all([1, 2, 3, 4].map((i) => submitJob(base, { model: 'default', input: i })));
-    await waitFor(async () => (await Promise.all(ids.map((id) => readJob(base, id)))).filter((v) => v.status === 'queued').length >= 1, 5000, 'a held job');
+    // Held = taken from ingress (active there) but not dispatched; `queued` alone would also match a
+    // job the dispatcher has not fetched yet, which no dispatcher would route after the close.
+    const keys = keySpace(config.KEY_PREFIX);
+    const probe = createRedis(config.REDIS_URL, 'service');
+    await waitFor(
+      async () => {
+        const [waiting, prioritized, active] = await Promise.all([
+          probe.llen(keys.queueKey(INGRESS_QUEUE, 'wait')),
+          probe.zcard(keys.queueKey(INGRESS_QUEUE, 'prioritized')),
+          probe.llen(keys.queueKey(INGRESS_QUEUE, 'active')),
+        ]);
+        return waiting + prioritized === 0 && active >= 1;
+      },
+      5000,
+      'a held job and none left to fetch',
+    );
+    await closeRedis(probe);
     const started = Date.now();
     await dispatcher.close();
     dispatcher = undefined;

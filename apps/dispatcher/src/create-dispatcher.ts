@@ -75,6 +75,8 @@ interface Held {
   readonly job: Job<JobPayload>;
   /** BullMQ priority: lower goes first. */
   readonly rank: number;
+  /** Submission time: a job that comes back (a dispatcher died) keeps its place in the line. */
+  readonly at: number;
   readonly seq: number;
   readonly settle: (outcome: HeldOutcome) => void;
 }
@@ -256,7 +258,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     return send(id, payload, claim(id, payload, workerId));
   };
 
-  // Late binding: the jobs held, in priority then arrival order.
+  // Late binding: the jobs held, in priority then submission order.
   const held: Held[] = [];
   let heldSeq = 0;
   let rounding = false;
@@ -274,14 +276,15 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       // The same job held twice means its lock lapsed and it came back: only the newer hold counts.
       const stale = held.findIndex((other) => other.job.id === id);
       if (stale !== -1) held.splice(stale, 1)[0]?.settle({ kind: 'lost' });
-      const entry: Held = { job, rank: BULLMQ_PRIORITY[job.data.priority], seq: heldSeq++, settle };
+      const entry: Held = { job, rank: BULLMQ_PRIORITY[job.data.priority], at: job.data.createdAt, seq: heldSeq++, settle };
       // Binary search for the first entry that goes after this one.
       let lo = 0;
       let hi = held.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         const other = held[mid] as Held;
-        if (other.rank < entry.rank || (other.rank === entry.rank && other.seq < entry.seq)) lo = mid + 1;
+        const before = other.rank < entry.rank || (other.rank === entry.rank && (other.at < entry.at || (other.at === entry.at && other.seq < entry.seq)));
+        if (before) lo = mid + 1;
         else hi = mid;
       }
       held.splice(lo, 0, entry);
