@@ -24,7 +24,7 @@ import {
   type Rng,
   type StatusMessage,
 } from '@sched/core';
-import { createPolicy, expectedDelayMs, expectedServiceMs, isLateBinding, LateBinder, leastExpectedDelay } from '@sched/policies';
+import { createPolicy, expectedDelayMs, expectedServiceMs, isLateBinding, LateBinder, leastExpectedDelay, removeIndices } from '@sched/policies';
 import { LatencyModel } from '@sched/exec';
 import { createDispatcherMetrics, createRegistry, mergeExpositions, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -338,14 +338,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
           metrics.decisionDuration.observe(micros / 1e6);
           decisionMicros.record(micros);
         }
-        bound.sort((a, b) => a - b);
-        let write = 0;
-        let next = 0;
-        for (let read = 0; read < held.length; read++) {
-          if (read === bound[next]) next++;
-          else held[write++] = held[read] as Held;
-        }
-        held.length = write;
+        removeIndices(held, bound);
       }
     } finally {
       rounding = false;

@@ -6,7 +6,7 @@ export * from './types.js';
 export { candidates, DEFAULT_SAMPLE_PER_CLASS, DEFAULT_SCAN_LIMIT, type SamplingOptions } from './candidates.js';
 export { createCostPolicy, type CostPolicyOptions } from './cost.js';
 export { createPolicy, isLateBinding, type PolicyOptions } from './create-policy.js';
-export { bindCapacity, DEFAULT_LOOKAHEAD, LateBinder, type LateBindingOptions } from './late-binding.js';
+export { bindCapacity, DEFAULT_LOOKAHEAD, DEFAULT_PATIENCE, DEFAULT_PREFETCH, LateBinder, removeIndices, type LateBindingOptions } from './late-binding.js';
 export { expectedDelayMs, expectedServiceMs } from './expected-delay.js';
 export {
   FleetIndex,

@@ -1,6 +1,6 @@
 import { seededRng, type JobSize, type Rng } from '@sched/core';
 import { Batcher, CostMeter, LatencyModel, type Batch } from '@sched/exec';
-import { createPolicy, FleetIndex, isLateBinding, LateBinder, type Policy, type RoutableJob } from '@sched/policies';
+import { createPolicy, FleetIndex, isLateBinding, LateBinder, removeIndices, type Policy, type RoutableJob } from '@sched/policies';
 import { arrivalStream, jobCount, type ArrivalStream, type NextArrival } from './arrivals.js';
 import { EventHeap } from './event-heap.js';
 import { IndexedSet } from './indexed-set.js';
@@ -275,14 +275,7 @@ class Simulation {
       );
       refilled = 0;
       if (bound.length > 0) {
-        bound.sort((a, b) => a - b);
-        let write = 0;
-        let next = 0;
-        for (let read = 0; read < window.length; read++) {
-          if (read === bound[next]) next++;
-          else window[write++] = window[read] as number;
-        }
-        window.length = write;
+        removeIndices(window, bound);
         const limit = this.lookahead();
         while (window.length < limit && this.backlogHead < this.backlog.length) {
           window.push(this.backlog[this.backlogHead++] as number);
