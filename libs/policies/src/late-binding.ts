@@ -33,6 +33,8 @@ export interface LateBindingOptions extends SamplingOptions {
 export const DEFAULT_LOOKAHEAD = 64;
 export const DEFAULT_PATIENCE = 0.6;
 export const DEFAULT_PREFETCH = 1;
+/** On a sampled fleet, a round stops scoring a model's jobs after this many in a row keep waiting. */
+const SAMPLED_WAITING_STREAK = 8;
 
 /**
  * Jobs a worker may hold bound to it: one per slot, or a batch's worth per
@@ -69,6 +71,7 @@ export class LateBinder {
   private readonly placed = new Map<WorkerView, number>();
   private readonly exhausted = new Set<string>();
   private readonly taken = new Set<number>();
+  private readonly waitingStreak = new Map<string, number>();
 
   constructor(private readonly options: LateBindingOptions = {}) {
     this.lookahead = options.lookahead ?? DEFAULT_LOOKAHEAD;
@@ -98,6 +101,8 @@ export class LateBinder {
     const placed = this.placed;
     const exhausted = this.exhausted;
     const taken = this.taken;
+    const waitingStreak = this.waitingStreak;
+    waitingStreak.clear();
     placed.clear();
     exhausted.clear();
     taken.clear();
@@ -110,6 +115,7 @@ export class LateBinder {
       const model = job.model;
       if (exhausted.has(model)) continue;
       let pool = candidates(model, snapshot, rng, this.options);
+      const sampled = pool !== snapshot.eligible(model);
       if (freed !== undefined && !pool.includes(freed) && serves(snapshot, freed, model)) pool = [...pool, freed];
       const choice = this.choose(job, pool, snapshot, rng);
       if (!choice.anyRoom) {
@@ -123,8 +129,17 @@ export class LateBinder {
       if (best === null) continue;
       if (!(best.depth < bindCapacity(best, this.prefetch) && (placed.get(best) ?? 0) === 0)) {
         placed.set(best, (placed.get(best) ?? 0) + choice.bestService);
+        // On a sampled fleet each job draws its own few workers, so the line placed ahead hardly
+        // builds up on any one of them: after a few jobs kept waiting in a row, the rest of the
+        // model's line would mostly repeat the same verdict. Stop there (a round stays O(1)).
+        if (sampled) {
+          const streak = (waitingStreak.get(model) ?? 0) + 1;
+          waitingStreak.set(model, streak);
+          if (streak >= SAMPLED_WAITING_STREAK) exhausted.add(model);
+        }
         continue;
       }
+      waitingStreak.delete(model);
       // A free worker slower than a busy one this job would still finish sooner on: the job that
       // has waited least (the newest held one of this model) takes it, if it would choose it too,
       // and this one keeps its place for the faster worker. For the tail, the time lost on a slow
