@@ -108,17 +108,18 @@ export interface StatusMessage {
 const STATUS_RANK: Readonly<Record<JobStatus, number>> = { queued: 0, dispatched: 1, running: 2, completed: 3, failed: 3, cancelled: 3 };
 
 /**
- * A number that grows with every status change of a job, retries included: attempt n's
- * dispatched / running / finished are 4n+1 / 4n−2 / 4n−1 (n = executions started; `cancelled`,
- * which never follows a start, is 4n+3). It is the
- * SSE event id, so `Last-Event-ID` says exactly which changes a reconnecting client has seen.
+ * A number that grows with every status change of a job, retries included: with n = executions
+ * started, execution n's `running` is 4n−2, a retry's (or the first) `dispatched` is 4n+1, and
+ * every terminal status is 4n+3. It is the SSE event id, so `Last-Event-ID` says exactly which
+ * changes a reconnecting client has seen.
  */
 export function statusVersion(status: JobStatus, attempt: number): number {
   const rank = STATUS_RANK[status];
   if (rank === 0) return 0;
-  // Cancelling never follows a start: it ends the wait for execution n + 1 (after a retry's
-  // `dispatched`, 4n+1), so it takes that execution's finish number, 4n+3.
-  if (status === 'cancelled') return attempt * 4 + 3;
+  // Nothing follows a terminal status, so it can always take the number after a retry's
+  // `dispatched` (4n+1): a job cancelled, or failed by its deadline, while it waits for
+  // execution n + 1 must still outrank the `dispatched` that announced that wait.
+  if (rank === 3) return attempt * 4 + 3;
   if (rank === 1) return attempt * 4 + 1;
   return Math.max(0, attempt - 1) * 4 + rank;
 }

@@ -11,6 +11,10 @@ describe('statusVersion (SSE event ids)', () => {
       // cancelled while waiting for its first run, and while backing off before a retry
       [['queued', 0], ['dispatched', 0], ['cancelled', 0]],
       [['dispatched', 0], ['running', 1], ['dispatched', 1], ['cancelled', 1]],
+      // fails, is retried, and fails its deadline while backing off (never runs again)
+      [['dispatched', 0], ['running', 1], ['dispatched', 1], ['failed', 1]],
+      // fails for good on its last attempt
+      [['dispatched', 0], ['running', 1], ['dispatched', 1], ['running', 2], ['failed', 2]],
     ];
     for (const path of paths) {
       const versions = path.map(([status, attempt]) => statusVersion(status, attempt));
