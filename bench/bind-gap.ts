@@ -26,7 +26,9 @@ function gaps(views: readonly JobView[]): Float64Array {
   for (const v of views) {
     const id = v.worker?.id;
     if (id === undefined || v.timings.startedAt === undefined || v.timings.finishedAt === undefined) continue;
-    byWorker.set(id, [...(byWorker.get(id) ?? []), v]);
+    const list = byWorker.get(id);
+    if (list === undefined) byWorker.set(id, [v]);
+    else list.push(v);
   }
   const out: number[] = [];
   for (const list of byWorker.values()) {

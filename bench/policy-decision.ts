@@ -22,16 +22,20 @@ function nsPerDecision(policyName: (typeof POLICY_NAMES)[number], workers: numbe
   for (let i = 0; i < workers; i++) index.refresh(i, { depth: Math.floor(rng() * 8), queuedWorkMs: rng() * 400 });
   if (isLateBinding(policyName)) return nsPerRound(index, workers);
   const policy = createPolicy(policyName, { sloMs: 500 });
-  // Enough decisions for ~0.2 s per cell; warm up first so the JIT has compiled the path.
+  return nsPerStep(2000, () => {
+    const id = policy(job, index, rng);
+    if (id !== null) index.dispatched(index.indexOf(id), 50);
+  });
+}
+
+/** Mean ns per call of `step`: warmed up first so the JIT has compiled the path, then ~0.2 s of calls. */
+function nsPerStep(warmup: number, step: () => void): number {
   const run = (n: number): number => {
     const started = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      const id = policy(job, index, rng);
-      if (id !== null) index.dispatched(index.indexOf(id), 50);
-    }
+    for (let i = 0; i < n; i++) step();
     return Number(process.hrtime.bigint() - started) / n;
   };
-  run(2000);
+  run(warmup);
   const probe = run(2000);
   return run(Math.max(2000, Math.min(2_000_000, Math.floor(2e8 / probe))));
 }
@@ -45,18 +49,11 @@ function nsPerRound(index: FleetIndex, workers: number): number {
   const rng = seededRng(2);
   const binder = new LateBinder();
   const held: RoutableJob[] = Array.from({ length: 64 }, () => job);
-  const run = (n: number): number => {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      const position = Math.floor(rng() * workers);
-      if (index.worker(position).depth > 0) index.completed(position, 50);
-      binder.round(held.length, (k) => held[k] as RoutableJob, index, rng, (_, id) => index.dispatched(index.indexOf(id), 50));
-    }
-    return Number(process.hrtime.bigint() - started) / n;
-  };
-  run(20_000);
-  const probe = run(2000);
-  return run(Math.max(2000, Math.min(2_000_000, Math.floor(2e8 / probe))));
+  return nsPerStep(20_000, () => {
+    const position = Math.floor(rng() * workers);
+    if (index.worker(position).depth > 0) index.completed(position, 50);
+    binder.round(held.length, (k) => held[k] as RoutableJob, index, rng, (_, id) => index.dispatched(index.indexOf(id), 50));
+  });
 }
 
 const rows = POLICY_NAMES.map((name) => [name, ...SIZES.map((n) => nsPerDecision(name, n))] as const);

@@ -30,10 +30,10 @@ let workers: WorkerHost | undefined;
 let dispatcher: Dispatcher | undefined;
 let spawned: SpawnedApp | undefined;
 
-async function start(env: Record<string, string> = {}): Promise<{ config: Config; base: string }> {
+async function start(env: Record<string, string> = {}, workerIds = ['gpu-0', 'cpu-0', 'tiny-0']): Promise<{ config: Config; base: string }> {
   redis = await RedisServer.start({ appendOnly: false });
   const config = testConfig(redis.url, { FLEET_FILE: fleetFile, SCHED_POLICY: 'sed-late', LOCK_DURATION_MS: '1000', ...env });
-  workers = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-0', 'cpu-0', 'tiny-0'] }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
+  workers = await createWorkerHost({ ...config, WORKER_IDS: workerIds }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
   api = await createApi(config);
   return { config, base: `http://127.0.0.1:${await api.listen()}` };
 }
@@ -108,6 +108,14 @@ async function busyGpu(base: string): Promise<string[]> {
     expect(other.status).toBe('completed');
     expect(other.timings.totalMs).toBeLessThan(1500);
     expect((await Promise.all(burst.map((id) => readJob(base, id)))).filter((v) => v.status === 'queued').length).toBeLessThanOrEqual(2);
+  });
+
+  it('parks a job of a model no live worker serves, and fails it with no_worker after NO_WORKER_TIMEOUT_MS', async () => {
+    const { config, base } = await start({ NO_WORKER_TIMEOUT_MS: '500', PARK_RECHECK_MS: '100' }, ['gpu-0', 'cpu-0']);
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    const view = await readJob(base, await submitJob(base, { model: 'other', input: 1 }), 10);
+    expect(view.status).toBe('failed');
+    expect(view.error?.code).toBe('no_worker');
   });
 
   it('cancels a held job: the dispatcher lets go of it, it never runs', async () => {

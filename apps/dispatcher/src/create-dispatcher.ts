@@ -238,7 +238,6 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     if (routed !== null) return send(id, payload, claim(id, payload, routed));
     if ((latestStartAt(catalog.models, payload) ?? Infinity) < Date.now()) return failDeadline(id, payload);
     if (binder !== null) {
-      if (fleet.index.eligible(payload.model).length === 0) return park(job, token);
       const outcome = await hold(job);
       if (outcome.kind === 'bound') return send(id, payload, outcome.claim);
       if (outcome.kind === 'expired') return failDeadline(id, payload);
@@ -265,6 +264,11 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   let closingDown = false;
   const maxHeld = Math.max(1, config.DISPATCH_CONCURRENCY - HELD_RESERVE);
   const recentCancels = new Map<string, number>();
+  /** Removes the held entry of job `id`, if any, and returns it. */
+  const takeHeld = (id: string): Held | undefined => {
+    const index = held.findIndex((entry) => entry.job.id === id);
+    return index === -1 ? undefined : held.splice(index, 1)[0];
+  };
   const hold = (job: Job<JobPayload>): Promise<HeldOutcome> =>
     new Promise((settle) => {
       const id = job.id ?? '';
@@ -274,8 +278,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
         if (cancelAsked > Date.now()) return settle({ kind: 'cancel' });
       }
       // The same job held twice means its lock lapsed and it came back: only the newer hold counts.
-      const stale = held.findIndex((other) => other.job.id === id);
-      if (stale !== -1) held.splice(stale, 1)[0]?.settle({ kind: 'lost' });
+      takeHeld(id)?.settle({ kind: 'lost' });
       const entry: Held = { job, rank: BULLMQ_PRIORITY[job.data.priority], at: job.data.createdAt, seq: heldSeq++, settle };
       // Binary search for the first entry that goes after this one.
       let lo = 0;
@@ -396,8 +399,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
           bindHeld(message.worker);
         }
       } else if (channel === keys.cancelChannel) {
-        const index = held.findIndex((entry) => entry.job.id === text);
-        if (index !== -1) held.splice(index, 1)[0]?.settle({ kind: 'cancel' });
+        const entry = takeHeld(text);
+        if (entry !== undefined) entry.settle({ kind: 'cancel' });
         else {
           // Not held (yet): it may be between BullMQ's fetch and the hold.
           const now = Date.now();
@@ -441,10 +444,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   });
   consumer.on('error', (error) => logger.warn({ err: error.message }, 'ingress consumer error'));
   consumer.on('lockRenewalFailed', (ids: string[]) => {
-    for (const id of ids) {
-      const index = held.findIndex((entry) => entry.job.id === id);
-      if (index !== -1) held.splice(index, 1)[0]?.settle({ kind: 'lost' });
-    }
+    for (const id of ids) takeHeld(id)?.settle({ kind: 'lost' });
   });
 
   // Queue counts come from BullMQ's own exporter: ingress and every worker queue this dispatcher knows.

@@ -1,6 +1,6 @@
 import type { Rng } from '@sched/core';
 import { candidates, type SamplingOptions } from './candidates.js';
-import { expectedServiceMs } from './expected-delay.js';
+import { expectedDelayMs, expectedServiceMs } from './expected-delay.js';
 import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
 
 export interface LateBindingOptions extends SamplingOptions {
@@ -72,14 +72,14 @@ export class LateBinder {
   private readonly exhausted = new Set<string>();
   private readonly taken = new Set<number>();
   private readonly waitingStreak = new Map<string, number>();
+  private readonly prefetch: number;
+  private readonly patience: number;
 
   constructor(private readonly options: LateBindingOptions = {}) {
     this.lookahead = options.lookahead ?? DEFAULT_LOOKAHEAD;
     this.patience = options.patience ?? DEFAULT_PATIENCE;
     this.prefetch = options.prefetch ?? DEFAULT_PREFETCH;
   }
-  private readonly prefetch: number;
-  private readonly patience: number;
 
   /**
    * Decides for up to `lookahead` of the first `count` held jobs (`jobAt(i)`, in
@@ -88,7 +88,6 @@ export class LateBinder {
    * `freed`, the worker whose completion triggered the round, is always a
    * candidate: on a fleet large enough to be sampled, a sample of 2 per class
    * would otherwise miss it and leave its slot idle until a later round.
-   * Returns how many jobs it looked at.
    */
   round(
     count: number,
@@ -97,7 +96,7 @@ export class LateBinder {
     rng: Rng,
     bind: (index: number, workerId: string) => void,
     freed?: WorkerView,
-  ): number {
+  ): void {
     const placed = this.placed;
     const exhausted = this.exhausted;
     const taken = this.taken;
@@ -108,8 +107,7 @@ export class LateBinder {
     taken.clear();
     let newest = count - 1;
     const limit = Math.min(count, this.lookahead);
-    let index = 0;
-    for (; index < limit; index++) {
+    for (let index = 0; index < limit; index++) {
       if (taken.has(index)) continue;
       const job = jobAt(index);
       const model = job.model;
@@ -155,7 +153,6 @@ export class LateBinder {
       }
       bind(index, best.id);
     }
-    return index;
   }
 
   /**
@@ -174,7 +171,8 @@ export class LateBinder {
       if (worker.depth < bindCapacity(worker, this.prefetch)) out.anyRoom = true;
       let delay = service;
       if (worker.depth >= worker.slots) {
-        const wait = ((worker.queuedWorkMs ?? worker.depth * service) + (this.placed.get(worker) ?? 0)) / worker.slots + service;
+        // sed's expected delay, plus the work placed ahead of this job in this round.
+        const wait = expectedDelayMs(job, worker, snapshot) + (this.placed.get(worker) ?? 0) / worker.slots;
         if (wait < out.busyDelay) {
           out.busy = worker;
           out.busyDelay = wait;

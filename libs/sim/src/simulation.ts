@@ -1,6 +1,6 @@
 import { seededRng, type JobSize, type Rng } from '@sched/core';
 import { Batcher, CostMeter, LatencyModel, type Batch } from '@sched/exec';
-import { createPolicy, FleetIndex, isLateBinding, LateBinder, removeIndices, type Policy, type RoutableJob } from '@sched/policies';
+import { createPolicy, DEFAULT_LOOKAHEAD, FleetIndex, isLateBinding, LateBinder, removeIndices, type Policy, type RoutableJob } from '@sched/policies';
 import { arrivalStream, jobCount, type ArrivalStream, type NextArrival } from './arrivals.js';
 import { EventHeap } from './event-heap.js';
 import { IndexedSet } from './indexed-set.js';
@@ -239,7 +239,7 @@ class Simulation {
   }
 
   private lookahead(): number {
-    return this.scenario.policyOptions?.lookahead ?? 64;
+    return this.scenario.policyOptions?.lookahead ?? DEFAULT_LOOKAHEAD;
   }
 
   /** One LateBinder round over the held jobs; bound ones leave the window, which refills in order. */
