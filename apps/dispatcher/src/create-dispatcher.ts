@@ -260,7 +260,6 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   // Late binding: the jobs held, in priority then submission order.
   const held: Held[] = [];
   let heldSeq = 0;
-  let rounding = false;
   let closingDown = false;
   const maxHeld = Math.max(1, config.DISPATCH_CONCURRENCY - HELD_RESERVE);
   const recentCancels = new Map<string, number>();
@@ -303,48 +302,43 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   /** One LateBinder round: binds the held jobs that go to a worker now; parks or fails those that cannot wait. */
   const bindHeld = (freedWorker?: string): void => {
-    if (binder === null || rounding || held.length === 0) return;
-    rounding = true;
-    try {
-      const now = Date.now();
-      for (let i = held.length - 1; i >= 0; i--) {
+    if (binder === null || held.length === 0) return;
+    const now = Date.now();
+    for (let i = held.length - 1; i >= 0; i--) {
+      const entry = held[i] as Held;
+      const payload = entry.job.data;
+      let outcome: HeldOutcome | null = null;
+      if (fleet.index.eligible(payload.model).length === 0) outcome = { kind: 'park' };
+      else if (payload.deadlineMs !== undefined && (latestStartAt(catalog.models, payload) ?? Infinity) < now) outcome = { kind: 'expired' };
+      if (outcome !== null) {
+        held.splice(i, 1);
+        entry.settle(outcome);
+      }
+    }
+    const bound: number[] = [];
+    const freedAt = freedWorker === undefined ? -1 : fleet.index.indexOf(freedWorker);
+    const freed = freedAt === -1 ? undefined : fleet.index.worker(freedAt);
+    const started = process.hrtime.bigint();
+    binder.round(
+      held.length,
+      (i) => (held[i] as Held).job.data,
+      fleet.index,
+      rng,
+      (i, workerId) => {
         const entry = held[i] as Held;
-        const payload = entry.job.data;
-        let outcome: HeldOutcome | null = null;
-        if (fleet.index.eligible(payload.model).length === 0) outcome = { kind: 'park' };
-        else if (payload.deadlineMs !== undefined && (latestStartAt(catalog.models, payload) ?? Infinity) < now) outcome = { kind: 'expired' };
-        if (outcome !== null) {
-          held.splice(i, 1);
-          entry.settle(outcome);
-        }
+        bound.push(i);
+        entry.settle({ kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
+      },
+      freed,
+    );
+    if (bound.length > 0) {
+      // A round's cost, shared by the jobs it bound.
+      const micros = Number(process.hrtime.bigint() - started) / 1000 / bound.length;
+      for (let k = 0; k < bound.length; k++) {
+        metrics.decisionDuration.observe(micros / 1e6);
+        decisionMicros.record(micros);
       }
-      const bound: number[] = [];
-      const freedAt = freedWorker === undefined ? -1 : fleet.index.indexOf(freedWorker);
-      const freed = freedAt === -1 ? undefined : fleet.index.worker(freedAt);
-      const started = process.hrtime.bigint();
-      binder.round(
-        held.length,
-        (i) => (held[i] as Held).job.data,
-        fleet.index,
-        rng,
-        (i, workerId) => {
-          const entry = held[i] as Held;
-          bound.push(i);
-          entry.settle({ kind: 'bound', claim: claim(entry.job.id ?? '', entry.job.data, workerId) });
-        },
-        freed,
-      );
-      if (bound.length > 0) {
-        // A round's cost, shared by the jobs it bound.
-        const micros = Number(process.hrtime.bigint() - started) / 1000 / bound.length;
-        for (let k = 0; k < bound.length; k++) {
-          metrics.decisionDuration.observe(micros / 1e6);
-          decisionMicros.record(micros);
-        }
-        removeIndices(held, bound);
-      }
-    } finally {
-      rounding = false;
+      removeIndices(held, bound);
     }
   };
 

@@ -88,7 +88,7 @@ class Simulation {
   private backlog: number[] = [];
   private backlogHead = 0;
   private readonly boundInRound: number[] = [];
-  private inRound = false;
+  private readonly lookahead: number;
 
   private readonly cost = new CostMeter();
   private executions = 0;
@@ -108,6 +108,7 @@ class Simulation {
     });
     this.policy = scenario.policy === 'shared-queue' ? null : createPolicy(scenario.policy, scenario.policyOptions);
     this.binder = isLateBinding(scenario.policy) ? new LateBinder(scenario.policyOptions) : null;
+    this.lookahead = scenario.policyOptions?.lookahead ?? DEFAULT_LOOKAHEAD;
     // Separate streams per concern: every policy sees the same arrivals for a seed.
     this.stream = arrivalStream(scenario.arrivals, seededRng(seed));
     this.serviceRng = seededRng(seed ^ 0x5bd1e995);
@@ -233,21 +234,18 @@ class Simulation {
       this.unroutable++;
       return;
     }
-    if (this.backlogHead === this.backlog.length && this.window.length < this.lookahead()) this.window.push(job);
+    if (this.backlogHead === this.backlog.length && this.window.length < this.lookahead) this.window.push(job);
     else this.backlog.push(job);
     this.bindHeld(now);
   }
 
-  private lookahead(): number {
-    return this.scenario.policyOptions?.lookahead ?? DEFAULT_LOOKAHEAD;
-  }
-
-  /** One LateBinder round over the held jobs; bound ones leave the window, which refills in order. */
-  /** `freed`: the worker whose completion triggered the round, if any. */
+  /**
+   * One LateBinder round over the held jobs; bound ones leave the window, which refills in order.
+   * `freed`: the worker whose completion triggered the round, if any.
+   */
   private bindHeld(now: number, freed = -1): void {
     const binder = this.binder;
-    if (binder === null || this.inRound || this.window.length === 0) return;
-    this.inRound = true;
+    if (binder === null || this.window.length === 0) return;
     const window = this.window;
     const bound = this.boundInRound;
     const routed = this.routedJob;
@@ -276,8 +274,7 @@ class Simulation {
       refilled = 0;
       if (bound.length > 0) {
         removeIndices(window, bound);
-        const limit = this.lookahead();
-        while (window.length < limit && this.backlogHead < this.backlog.length) {
+        while (window.length < this.lookahead && this.backlogHead < this.backlog.length) {
           window.push(this.backlog[this.backlogHead++] as number);
           refilled++;
         }
@@ -287,7 +284,6 @@ class Simulation {
         }
       }
     } while (refilled > 0);
-    this.inRound = false;
   }
 
   /** Fires every batch that is due while slots are free; otherwise arms the batch timer. */
