@@ -9,7 +9,7 @@
  *   npx tsx --conditions=@sched/source bench/batching-live.ts [--clients 48] [--seconds 20] [--rounds 2]
  */
 import { parseArgs } from 'node:util';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { LatencyModel } from '@sched/exec';
 import { buildArrivals, simulate, summariseLatencies } from '@sched/sim';
 import { closedLoop, startSplitCluster, tempFleetFile } from './bench-cluster.js';
@@ -32,7 +32,7 @@ const totals: Record<string, number[]> = { none: [], 'maxBatch 8': [] };
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const [name, spec] of Object.entries(fleets)) {
     const fleetFile = tempFleetFile('batching-live', spec);
-    const fleet = parseFleet(spec);
+    const fleet = parseCatalog(spec);
     // Offered 10× the unbatched capacity: saturated with batching too.
     const { spec: arrivals } = buildArrivals(fleet, new LatencyModel(fleet.models), { load: 10, jobs: 20_000 });
     const sim = simulate({ fleet, policy: 'sed', seed: round, arrivals });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@sched/client';
 import { startLocalCluster, type LocalCluster } from '@sched/cluster';
-import { RedisServer, freePort, loadConfig, type JobView } from '@sched/core';
+import { loadConfig, type JobView } from '@sched/core';
+import { RedisServer, freePort } from '@sched/testkit';
 import { spawnApp, waitFor } from '@sched/testkit';
 
 export interface BenchCluster {

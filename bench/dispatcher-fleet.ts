@@ -11,17 +11,16 @@ import { Queue } from 'bullmq';
 import {
   BULLMQ_PRIORITY,
   INGRESS_QUEUE,
-  RedisServer,
   bundledFleetPath,
-  createRedis,
   encodeDescriptor,
   keySpace,
   loadConfig,
-  loadFleetFile,
-  readFleetState,
+  loadCatalog,
   type JobPayload,
   type PolicyName,
 } from '@sched/core';
+import { createRedis, readFleetState } from '@sched/runtime';
+import { RedisServer } from '@sched/testkit';
 import { createDispatcher } from '@sched/dispatcher';
 import { generateFleet } from '@sched/sim';
 
@@ -32,7 +31,7 @@ const { values } = parseArgs({
     policies: { type: 'string', default: 'sed,greedy-gpu,jsq,p2c' },
   },
 });
-const fleet = generateFleet(loadFleetFile(bundledFleetPath('default')), Number(values.workers));
+const fleet = generateFleet(loadCatalog(bundledFleetPath('default')), Number(values.workers));
 const jobs = Number(values.jobs);
 
 console.log(`${fleet.workers.length} worker queues, ${jobs} jobs pre-loaded into ingress, one dispatcher (DISPATCH_CONCURRENCY 64)\n`);

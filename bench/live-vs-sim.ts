@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundledFleetPath, loadFleetFile, seededRng, type PolicyName } from '@sched/core';
+import { bundledFleetPath, loadCatalog, seededRng, type PolicyName } from '@sched/core';
 import { LatencyModel, type TraceArrival } from '@sched/exec';
 import { buildArrivals, simulate, summariseLatencies, type SimPolicyName } from '@sched/sim';
 import { runLoadClient, startBenchCluster, startSplitCluster } from './bench-cluster.js';
@@ -42,7 +42,7 @@ const { values } = parseArgs({
 });
 const fleetName = values.fleet as 'default' | 'prototype' | 'heterogeneous';
 const fleetPath = bundledFleetPath(fleetName);
-const fleet = loadFleetFile(fleetPath);
+const fleet = loadCatalog(fleetPath);
 const latency = new LatencyModel(fleet.models);
 const jobs = Number(values.jobs);
 const seed = Number(values.seed);

@@ -6,7 +6,7 @@
  *   npx tsx --conditions=@sched/source bench/metrics-scrape.ts [--workers 100] [--scrapes 20]
  */
 import { parseArgs } from 'node:util';
-import { bundledFleetPath, loadFleetFile } from '@sched/core';
+import { bundledFleetPath, loadCatalog } from '@sched/core';
 import { generateFleet } from '@sched/sim';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startBenchCluster } from './bench-cluster.js';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '100' }, scrapes: { type: 'string', default: '20' } } });
-const fleet = generateFleet(loadFleetFile(bundledFleetPath('default')), Number(values.workers));
+const fleet = generateFleet(loadCatalog(bundledFleetPath('default')), Number(values.workers));
 const dir = mkdtempSync(join(tmpdir(), 'scrape-'));
 const fleetPath = join(dir, 'fleet.json');
 writeFileSync(fleetPath, JSON.stringify({ models: fleet.models, workers: fleet.workers.map(({ models: _models, ...w }) => w) }));

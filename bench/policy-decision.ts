@@ -5,13 +5,13 @@
  *
  *   npx tsx --conditions=@sched/source bench/policy-decision.ts
  */
-import { bundledFleetPath, loadFleetFile, POLICY_NAMES, seededRng } from '@sched/core';
+import { bundledFleetPath, loadCatalog, POLICY_NAMES, seededRng } from '@sched/core';
 import { LatencyModel } from '@sched/exec';
 import { createPolicy, FleetIndex, isLateBinding, LateBinder, type RoutableJob } from '@sched/policies';
 import { generateFleet } from '@sched/sim';
 
 const SIZES = [10, 100, 1000, 10_000];
-const template = loadFleetFile(bundledFleetPath('default'));
+const template = loadCatalog(bundledFleetPath('default'));
 const latency = new LatencyModel(template.models);
 const job: RoutableJob = { model: 'default', priority: 'normal' };
 

@@ -1,5 +1,7 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { RedisServer, createRedis, seededRng, type Fleet } from '@sched/core';
+import { seededRng, type Catalog } from '@sched/core';
+import { RedisServer } from '@sched/testkit';
+import { createRedis } from '@sched/runtime';
 import { LatencyModel, type TraceArrival } from '@sched/exec';
 
 /**
@@ -8,7 +10,7 @@ import { LatencyModel, type TraceArrival } from '@sched/exec';
  * Jobs are added straight to the queue at the trace's times (no HTTP, no dispatcher)
  * and timed add → completion event, so it pays only BullMQ's own hops.
  */
-export async function runSharedQueueLive(fleet: Fleet, arrivals: readonly TraceArrival[], seed: number): Promise<number[]> {
+export async function runSharedQueueLive(fleet: Catalog, arrivals: readonly TraceArrival[], seed: number): Promise<number[]> {
   const redis = await RedisServer.start({ appendOnly: false });
   const latency = new LatencyModel(fleet.models);
   const rng = seededRng(seed);

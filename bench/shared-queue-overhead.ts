@@ -5,12 +5,12 @@
  *
  *   npx tsx --conditions=@sched/source bench/shared-queue-overhead.ts [jobs=100]
  */
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { summariseLatencies } from '@sched/sim';
 import { runSharedQueueLive } from './shared-queue-baseline.js';
 
 const jobs = Number(process.argv[2] ?? 100);
-const fleet = parseFleet({ models: { m: { gpu: { p50Ms: 50, p99Ms: 50 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
+const fleet = parseCatalog({ models: { m: { gpu: { p50Ms: 50, p99Ms: 50 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
 const arrivals = Array.from({ length: jobs }, (_, i) => ({ t: i * 200, model: 'm' }));
 const latencies = await runSharedQueueLive(fleet, arrivals, 1);
 const s = summariseLatencies(Float64Array.from(latencies).sort());

@@ -4,7 +4,7 @@
  *
  *   npx tsx --conditions=@sched/source bench/sim-matrix.ts [jobs=200000] [seed=1]
  */
-import { bundledFleetPath, loadFleetFile, POLICY_NAMES, type Fleet } from '@sched/core';
+import { bundledFleetPath, loadCatalog, POLICY_NAMES, type Catalog } from '@sched/core';
 import { LatencyModel } from '@sched/exec';
 import { buildArrivals, simulate, type SimPolicyName, type SimResult } from '@sched/sim';
 
@@ -17,13 +17,13 @@ const SLO_MS = 500;
 const f = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms.toFixed(ms >= 100 ? 0 : 1));
 const pct = (x: number | undefined): string => `${((x ?? 0) * 100).toFixed(0)} %`;
 
-function run(fleet: Fleet, policy: SimPolicyName, load: number, extra: Partial<Parameters<typeof simulate>[0]> = {}): SimResult {
+function run(fleet: Catalog, policy: SimPolicyName, load: number, extra: Partial<Parameters<typeof simulate>[0]> = {}): SimResult {
   const arrivals = buildArrivals(fleet, new LatencyModel(fleet.models), { load, jobs: JOBS }).spec;
   return simulate({ fleet, policy, seed: SEED, arrivals, policyOptions: { sloMs: SLO_MS }, ...extra });
 }
 
 for (const name of ['heterogeneous', 'default'] as const) {
-  const fleet = loadFleetFile(bundledFleetPath(name));
+  const fleet = loadCatalog(bundledFleetPath(name));
   console.log(`\n### ${name} fleet — p50 / mean / p99 (ms), cost per 1,000 jobs, utilisation gpu / cpu\n`);
   console.log('| load | policy | p50 | mean | p99 | max | cost/1k | util gpu | util cpu |');
   console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -37,7 +37,7 @@ for (const name of ['heterogeneous', 'default'] as const) {
   }
 }
 
-const fleetDefault = loadFleetFile(bundledFleetPath('default'));
+const fleetDefault = loadCatalog(bundledFleetPath('default'));
 console.log(`\n### cost vs sed, default fleet, SLO ${SLO_MS} ms\n`);
 console.log('| load | policy | p50 | p99 | cost/1k | share on cpu |');
 console.log('|---:|---|---:|---:|---:|---:|');
@@ -49,7 +49,7 @@ for (const load of [0.3, 0.8]) {
   }
 }
 
-const gpuOnly: Fleet = { models: fleetDefault.models, workers: fleetDefault.workers.filter((w) => w.class === 'gpu') };
+const gpuOnly: Catalog = { models: fleetDefault.models, workers: fleetDefault.workers.filter((w) => w.class === 'gpu') };
 console.log('\n### dynamic batching on the gpu class at saturation (default fleet\'s 2 gpus × 4 slots, model default, offered 10× unbatched capacity, i.e. saturated)\n');
 console.log('| batching | jobs/s | mean batch | p50 | p99 |');
 console.log('|---|---:|---:|---:|---:|');

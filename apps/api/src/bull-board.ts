@@ -4,7 +4,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import type { Router } from 'express';
 import type { Redis } from 'ioredis';
-import { INGRESS_QUEUE, workerQueueName, type Config, type KeySpace, type Logger } from '@sched/core';
+import { INGRESS_QUEUE, workerQueueName, type Config, type KeySpace } from '@sched/core';
+import type { Logger } from '@sched/runtime';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 

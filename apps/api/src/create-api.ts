@@ -3,17 +3,8 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import {
-  SchedError,
-  closeRedis,
-  createLogger,
-  createRedis,
-  keySpace,
-  loadFleetFile,
-  type Config,
-  type Fleet,
-  type Logger,
-} from '@sched/core';
+import { SchedError, keySpace, loadCatalog, type Config, type Catalog } from '@sched/core';
+import { closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { createApiMetrics, createRegistry, mergeExpositions } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { apiKeyAuth } from './api-keys.js';
@@ -22,14 +13,14 @@ import { docsRoutes } from './docs-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { RecentCompletions } from './recent-completions.js';
 import { jobRoutes } from './job-routes.js';
-import { JobStore } from './job-store.js';
+import { JobGateway } from './job-gateway.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { methodNotAllowed, problemHandler, routeNotFound, sendProblem } from './problem.js';
 import { StatusHub } from './status-hub.js';
 
 export interface ApiOptions {
   /** @defaultValue the fleet file named by FLEET_FILE (the model catalog) */
-  fleet?: Fleet;
+  fleet?: Catalog;
   logger?: Logger;
 }
 
@@ -43,7 +34,7 @@ export interface Api {
 }
 
 export async function createApi(config: Config, options: ApiOptions = {}): Promise<Api> {
-  const fleet = options.fleet ?? loadFleetFile(config.FLEET_FILE);
+  const fleet = options.fleet ?? loadCatalog(config.FLEET_FILE);
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const registry = createRegistry('api');
@@ -68,7 +59,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   // Give Redis a moment at start-up; if it is down the API still starts and answers 503 until it returns.
   if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), sleep(2000)]);
   const classes = new Map(fleet.workers.map((w) => [w.id, w.class]));
-  const store = new JobStore(redis, keys, config, (id) => classes.get(id), fleet.models);
+  const store = new JobGateway(redis, keys, config, (id) => classes.get(id), fleet.models);
   const hub = new StatusHub(subscriber, keys.statusChannel, logger, redis);
   hub.start();
 

@@ -1,12 +1,13 @@
 import express, { type Router } from 'express';
-import { SchedError, readFleetState, type Fleet, type KeySpace } from '@sched/core';
+import { SchedError, type Catalog, type KeySpace } from '@sched/core';
+import { readFleetState } from '@sched/runtime';
 import type { Redis } from 'ioredis';
 import { FLEET_PAGE } from './fleet-page.js';
-import type { JobStore } from './job-store.js';
+import type { JobGateway } from './job-gateway.js';
 import type { RecentCompletions } from './recent-completions.js';
 import { methodNotAllowed } from './problem.js';
 
-export interface FleetWorkerView {
+export interface WorkerStatus {
   id: string;
   class: string | null;
   models: string[];
@@ -25,10 +26,10 @@ export interface FleetWorkerView {
 /** Refresh interval of the fleet stream (the page's update rate). */
 const STREAM_INTERVAL_MS = 1000;
 
-export function fleetRoutes(fleet: Fleet, store: JobStore, redis: Redis, keys: KeySpace, recent: RecentCompletions): Router {
+export function fleetRoutes(fleet: Catalog, store: JobGateway, redis: Redis, keys: KeySpace, recent: RecentCompletions): Router {
   const router = express.Router();
 
-  const workers = async (): Promise<FleetWorkerView[]> => {
+  const workers = async (): Promise<WorkerStatus[]> => {
     if (!store.connected) throw new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1 });
     const now = Date.now();
     const states = await readFleetState(redis, keys);

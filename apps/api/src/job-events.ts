@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { DEADLINE_RECHECK_MS, SchedError, isTerminal, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
-import type { JobStore } from './job-store.js';
+import type { JobGateway } from './job-gateway.js';
 import type { StatusHub } from './status-hub.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -13,7 +13,7 @@ const KEEP_ALIVE_MS = 15_000;
  * event's status). The first event is the job's status when the stream opens; the
  * stream ends after the terminal event.
  */
-export function jobEventsHandler(store: JobStore, hub: StatusHub): RequestHandler {
+export function jobEventsHandler(store: JobGateway, hub: StatusHub): RequestHandler {
   return async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const header = req.get('last-event-id');

@@ -11,12 +11,12 @@ import {
   MODEL_NAME_PATTERN,
   jobRequestSchema,
   type Config,
-  type Fleet,
+  type Catalog,
   type JobView,
 } from '@sched/core';
 import type { ApiMetrics } from '@sched/telemetry';
 import { jobEventsHandler } from './job-events.js';
-import type { JobStore } from './job-store.js';
+import type { JobGateway } from './job-gateway.js';
 import { methodNotAllowed } from './problem.js';
 import type { StatusHub } from './status-hub.js';
 import { forbiddenWebhookUrl } from './webhook-url.js';
@@ -26,8 +26,8 @@ export const MAX_WAIT_S = 30;
 
 export interface JobRoutesDeps {
   config: Config;
-  fleet: Fleet;
-  store: JobStore;
+  fleet: Catalog;
+  store: JobGateway;
   hub: StatusHub;
   metrics: ApiMetrics;
 }

@@ -1,4 +1,4 @@
-import { runMain } from '@sched/core';
+import { runMain } from '@sched/runtime';
 import { createApi } from './create-api.js';
 
 runMain('api', async (config) => {

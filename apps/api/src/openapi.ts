@@ -4,7 +4,7 @@ import { z } from 'zod';
 import {
   ERROR_TABLE,
   fleetListSchema,
-  fleetSnapshotSchema,
+  fleetStatusSchema,
   healthSchema,
   jobAcceptedSchema,
   jobEventsHeadersSchema,
@@ -19,12 +19,13 @@ import {
   problemDetailsSchema,
   readinessSchema,
   type Equals,
-  type Fleet,
+  type Catalog,
   type SchedErrorCode,
+  type workerStatusSchema,
+  type recentSummarySchema,
 } from '@sched/core';
-import type { fleetWorkerViewSchema, recentSummarySchema } from '@sched/core';
 import { DOCS_ASSETS } from './docs-page.js';
-import type { FleetWorkerView } from './fleet-routes.js';
+import type { WorkerStatus } from './fleet-routes.js';
 import { MAX_WAIT_S } from './job-routes.js';
 import type { RecentSummary } from './recent-completions.js';
 
@@ -33,9 +34,9 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
 type Expect<T extends true> = T;
 /** The API's own response types (they live here, not in libs/core) against their schemas. */
 type _SchemasMatchApiTypes = [
-  Expect<Equals<z.infer<typeof fleetWorkerViewSchema>, FleetWorkerView>>,
+  Expect<Equals<z.infer<typeof workerStatusSchema>, WorkerStatus>>,
   Expect<Equals<z.infer<typeof recentSummarySchema>, RecentSummary>>,
-  Expect<Equals<z.infer<typeof modelCatalogSchema>['models'][number]['classes'], Fleet['models'][string]>>,
+  Expect<Equals<z.infer<typeof modelCatalogSchema>['models'][number]['classes'], Catalog['models'][string]>>,
 ];
 
 /**
@@ -301,7 +302,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
   });
   registerRoutes(registry);
   // FleetSnapshot is the data of an SSE event, referenced by no JSON body: listed so it is in components.
-  const generator = new OpenApiGeneratorV31([...registry.definitions, { type: 'schema', schema: fleetSnapshotSchema }], { sortComponents: 'alphabetically' });
+  const generator = new OpenApiGeneratorV31([...registry.definitions, { type: 'schema', schema: fleetStatusSchema }], { sortComponents: 'alphabetically' });
   return generator.generateDocument({
     openapi: '3.1.0',
     info: { title: 'Scheduler API', version: apiVersion(), description: DESCRIPTION },

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { SchedError, problemDetails, toSchedError, type Logger } from '@sched/core';
+import { SchedError, problemDetails, toSchedError } from '@sched/core';
+import type { Logger } from '@sched/runtime';
 
 export function sendProblem(res: Response, error: SchedError, instance?: string): void {
   if (error.retryAfterS !== undefined) res.setHeader('Retry-After', String(error.retryAfterS));

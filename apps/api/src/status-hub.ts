@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { subscribeWhenReady, type Logger, type StatusMessage } from '@sched/core';
+import type { StatusMessage } from '@sched/core';
+import { subscribeWhenReady, type Logger } from '@sched/runtime';
 
 type Wake = (message: StatusMessage | null) => void;
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { createApi, type Api } from '../src/index.js';
 
 const KEY = 'k-0123456789abcdef';
-const fleet = parseFleet({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
+const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
 
 let redis: RedisServer;
 let api: Api;

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, keySpace, parseFleet, type Config } from '@sched/core';
+import { keySpace, parseCatalog, type Config } from '@sched/core';
+import { createRedis } from '@sched/runtime';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { createApi, type Api } from '../src/index.js';
 
 const KEY_A = 'tenant-a-0123456789';
 const KEY_B = 'tenant-b-0123456789';
-const fleet = parseFleet({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
+const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
 
 let redis: RedisServer;
 let config: Config;

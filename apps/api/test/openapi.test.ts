@@ -8,7 +8,7 @@ import {
   jobListSchema,
   jobViewSchema,
   modelCatalogSchema,
-  parseFleet,
+  parseCatalog,
   problemDetailsSchema,
   readinessSchema,
 } from '@sched/core';
@@ -25,7 +25,7 @@ const UNDOCUMENTED_PREFIXES: readonly string[] = [
   '/admin/queues',
 ];
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 50, p99Ms: 80 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }],
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, createLogger, type StatusMessage } from '@sched/core';
+import type { StatusMessage } from '@sched/core';
+import { createRedis, createLogger } from '@sched/runtime';
 import { RedisServer } from '@sched/testkit';
 import type { Redis } from 'ioredis';
 import { StatusHub } from '../src/status-hub.js';

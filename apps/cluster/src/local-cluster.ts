@@ -1,5 +1,6 @@
 import { createApi, type Api } from '@sched/api';
-import { createLogger, loadFleetFile, type Config, type Fleet, type Logger } from '@sched/core';
+import { loadCatalog, type Config, type Catalog } from '@sched/core';
+import { createLogger, type Logger } from '@sched/runtime';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
 import { createWorkerHost, type WorkerHost } from '@sched/worker';
 
@@ -13,13 +14,13 @@ export interface LocalCluster {
 }
 
 export interface LocalClusterOptions {
-  fleet?: Fleet;
+  fleet?: Catalog;
   logger?: Logger;
 }
 
 /** api + dispatcher + worker host in one process, sharing one config: what `npm start` and the end-to-end tests run. */
 export async function startLocalCluster(config: Config, options: LocalClusterOptions = {}): Promise<LocalCluster> {
-  const fleet = options.fleet ?? loadFleetFile(config.FLEET_FILE);
+  const fleet = options.fleet ?? loadCatalog(config.FLEET_FILE);
   const logger = options.logger ?? createLogger('cluster', config.LOG_LEVEL);
   const workers = await createWorkerHost(config, { fleet, logger: logger.child({ app: 'worker' }) });
   const dispatcher = await createDispatcher(config, { fleet, logger: logger.child({ app: 'dispatcher' }) });

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { ConfigError, RedisServer, createLogger, loadConfig, type Config } from '@sched/core';
+import { ConfigError, loadConfig, type Config } from '@sched/core';
+import { RedisServer } from '@sched/testkit';
+import { createLogger } from '@sched/runtime';
 import { startLocalCluster } from './local-cluster.js';
 
 /**

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createRedis, keySpace, parseFleet, type JobView } from '@sched/core';
+import { keySpace, parseCatalog, type JobView } from '@sched/core';
+import { createRedis } from '@sched/runtime';
 import { readJob, submitJob, useCluster } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 200, p99Ms: 200, batchAlpha: 0.1 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 1, maxBatch: 4, maxQueueDelayMs: 150 }],
 });

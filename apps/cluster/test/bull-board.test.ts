@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { createWorkerHost, type WorkerHost } from '@sched/worker';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { ARTIFACTS, launchChromium } from './browser.js';
 import { readJob, submitJob } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 2 },

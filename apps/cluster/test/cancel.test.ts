@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseFleet, type JobView } from '@sched/core';
+import { parseCatalog, type JobView } from '@sched/core';
 import { readJob, submitJob, until, useCluster } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 50, p99Ms: 50 } }, slow: { gpu: { p50Ms: 1200, p99Ms: 1200 } }, rare: { tpu: { p50Ms: 5, p99Ms: 5 } } },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 1 },

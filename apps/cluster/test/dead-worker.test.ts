@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFleetFile, type Config } from '@sched/core';
+import { loadCatalog, type Config } from '@sched/core';
 import { createApi, type Api } from '@sched/api';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
 import { RedisServer, spawnApp, testConfig, waitFor, type SpawnedApp } from '@sched/testkit';
@@ -83,7 +83,7 @@ describe('a worker that dies and never comes back', () => {
 
     doomed.child.kill('SIGKILL');
     await doomed.exited;
-    survivor = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-1'] }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
+    survivor = await createWorkerHost({ ...config, WORKER_IDS: ['gpu-1'] }, { fleet: loadCatalog(fleetFile), serveMetrics: false });
 
     for (const id of ids) {
       const view = await readJob(base, id, 20);

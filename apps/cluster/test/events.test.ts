@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type JobEvent, type SchedClient } from '@sched/client';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { createWorkerHost, type WorkerHost } from '@sched/worker';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { submitJob } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 300, p99Ms: 300 } }, other: { cpu: { p50Ms: 5, p99Ms: 5 } } },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 1 },

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis, INGRESS_QUEUE, keySpace, loadFleetFile, type Config } from '@sched/core';
+import { INGRESS_QUEUE, keySpace, loadCatalog, type Config } from '@sched/core';
+import { closeRedis, createRedis } from '@sched/runtime';
 import { createApi, type Api } from '@sched/api';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
 import { RedisServer, spawnApp, testConfig, waitFor, type SpawnedApp } from '@sched/testkit';
@@ -33,7 +34,7 @@ let spawned: SpawnedApp | undefined;
 async function start(env: Record<string, string> = {}, workerIds = ['gpu-0', 'cpu-0', 'tiny-0']): Promise<{ config: Config; base: string }> {
   redis = await RedisServer.start({ appendOnly: false });
   const config = testConfig(redis.url, { FLEET_FILE: fleetFile, SCHED_POLICY: 'sed-late', LOCK_DURATION_MS: '1000', ...env });
-  workers = await createWorkerHost({ ...config, WORKER_IDS: workerIds }, { fleet: loadFleetFile(fleetFile), serveMetrics: false });
+  workers = await createWorkerHost({ ...config, WORKER_IDS: workerIds }, { fleet: loadCatalog(fleetFile), serveMetrics: false });
   api = await createApi(config);
   return { config, base: `http://127.0.0.1:${await api.listen()}` };
 }

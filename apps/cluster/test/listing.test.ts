@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet, type JobView } from '@sched/core';
+import { parseCatalog, type JobView } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { readJob, submitJob } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } }, rare: { tpu: { p50Ms: 5, p99Ms: 5 } } },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 2 },

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { createWorkerHost, type WorkerHost } from '@sched/worker';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { readJob, submitJob, until } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: {
     default: { gpu: { p50Ms: 20, p99Ms: 20 } },
     rare: { tpu: { p50Ms: 20, p99Ms: 20 } },

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet, type JobView } from '@sched/core';
+import { parseCatalog, type JobView } from '@sched/core';
 import { simulateOutput } from '@sched/exec';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { readJob, submitJob, until } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: {
     default: { gpu: { p50Ms: 50, p99Ms: 50 }, cpu: { p50Ms: 200, p99Ms: 200 } },
     slow: { gpu: { p50Ms: 600, p99Ms: 600 }, cpu: { p50Ms: 600, p99Ms: 600 } },

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { readJob, submitJob, until } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 150, p99Ms: 150 }, cpu: { p50Ms: 900, p99Ms: 900 } } },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 1, costPerHour: 2 },

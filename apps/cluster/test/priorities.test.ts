@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { readJob, submitJob, until, useCluster } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 100, p99Ms: 100 } }, slow: { gpu: { p50Ms: 2000, p99Ms: 2000 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }],
 });

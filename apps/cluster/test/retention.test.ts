@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { readJob, submitJob, useCluster } from './support.js';
 
-const fleet = parseFleet({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
+const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
 
 const ctx = useCluster(fleet, { RESULT_TTL_S: '1' });
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFleet, seededRng } from '@sched/core';
+import { parseCatalog, seededRng } from '@sched/core';
 import { createApi, type Api } from '@sched/api';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { createWorkerHost, type WorkerHost } from '@sched/worker';
 import { readJob, submitJob } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } },
   workers: [{ id: 'flaky-0', class: 'gpu', slots: 4, failureRate: 0.5 }],
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import { parseFleet, type Fleet, type JobView } from '@sched/core';
+import { parseCatalog, type Catalog, type JobView } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 
@@ -27,7 +27,7 @@ export async function until(baseUrl: string, id: string, status: JobView['status
 }
 
 /** A small fast fleet with prices: one gpu (2 slots) and one cpu, for the metrics tests. */
-export const PRICED_FLEET = parseFleet({
+export const PRICED_FLEET = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
   workers: [
     { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
@@ -39,7 +39,7 @@ export const PRICED_FLEET = parseFleet({
  * A local cluster on its own redis-server for one test file: started before its tests, stopped
  * after. Read `ctx.cluster` inside tests (it exists once `beforeAll` ran).
  */
-export function useCluster(fleet: Fleet, env: Record<string, string> = {}): { readonly cluster: LocalCluster; readonly redisUrl: string } {
+export function useCluster(fleet: Catalog, env: Record<string, string> = {}): { readonly cluster: LocalCluster; readonly redisUrl: string } {
   let redis: RedisServer | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {

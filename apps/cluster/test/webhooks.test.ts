@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '@sched/client';
-import { freePort, parseFleet, type JobView } from '@sched/core';
-import { TEST_WEBHOOK_SECRET } from '@sched/testkit';
+import { parseCatalog, type JobView } from '@sched/core';
+import { TEST_WEBHOOK_SECRET, freePort } from '@sched/testkit';
 import { readJob, submitJob, until, useCluster } from './support.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 8 } }, slow: { gpu: { p50Ms: 900, p99Ms: 900 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 2 }],
 });

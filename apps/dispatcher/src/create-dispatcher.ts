@@ -3,39 +3,32 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import {
   BULLMQ_PRIORITY,
   INGRESS_QUEUE,
-  JobReader,
-  WebhookOutbox,
-  closeRedis,
-  createLogger,
-  createRedis,
   encodeJobError,
   keySpace,
   latestStartAt,
-  loadFleetFile,
-  readFleetState,
+  loadCatalog,
   seededRng,
-  subscribeWhenReady,
   workerQueueName,
   type Config,
-  type Fleet,
+  type Catalog,
   type FleetMessage,
   type JobPayload,
-  type Logger,
   type Rng,
   type StatusMessage,
 } from '@sched/core';
+import { JobReader, WebhookOutbox, closeRedis, createLogger, createRedis, readFleetState, subscribeWhenReady, type Logger } from '@sched/runtime';
 import { createPolicy, expectedDelayMs, expectedServiceMs, isLateBinding, LateBinder, leastExpectedDelay, removeIndices } from '@sched/policies';
 import { LatencyModel } from '@sched/exec';
 import { createDispatcherMetrics, createRegistry, mergeExpositions, startMetricsServer } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { DeadWorkerRecovery } from './dead-worker-recovery.js';
-import { FleetTracker } from './fleet-tracker.js';
+import { FleetView } from './fleet-view.js';
 import { LatencySampler } from './latency-sampler.js';
 import { WebhookSender } from './webhook-sender.js';
 
 export interface DispatcherOptions {
   /** The model catalog, for expected service times. @defaultValue the fleet file named by FLEET_FILE */
-  fleet?: Fleet;
+  fleet?: Catalog;
   logger?: Logger;
   /** @defaultValue a random seed */
   rng?: Rng;
@@ -44,7 +37,7 @@ export interface DispatcherOptions {
 }
 
 export interface Dispatcher {
-  readonly fleet: FleetTracker;
+  readonly fleet: FleetView;
   readonly registry: Registry;
   readonly metricsPort: number | null;
   /** Recent routing-decision durations in microseconds. */
@@ -85,7 +78,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const logger = options.logger ?? createLogger('dispatcher', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const policyName = config.SCHED_POLICY;
-  const catalog = options.fleet ?? loadFleetFile(config.FLEET_FILE);
+  const catalog = options.fleet ?? loadCatalog(config.FLEET_FILE);
   const latency = new LatencyModel(catalog.models);
   const policy = createPolicy(policyName, { sloMs: config.LATENCY_SLO_MS.defaultMs, sloMsByModel: config.LATENCY_SLO_MS.byModel });
   // `sed-late` holds jobs here (active in ingress, so a crash loses none) until a worker has room.
@@ -96,7 +89,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const decisionMicros = new LatencySampler();
   const expectedMs = (model: string, cls: string, size: JobPayload['size']): number =>
     latency.serves(model, cls) ? latency.expectedMs(model, cls, size) : 1;
-  const fleet = new FleetTracker({ expectedServiceMs: expectedMs }, (cls, models) => {
+  const fleet = new FleetView({ expectedServiceMs: expectedMs }, (cls, models) => {
     const known = models.filter((m) => latency.serves(m, cls));
     return known.length === 0 ? 1 : known.reduce((sum, m) => sum + latency.expectedMs(m, cls), 0) / known.length;
   });

@@ -8,10 +8,9 @@ import {
   type Config,
   type JobPayload,
   type KeySpace,
-  type Logger,
   type StatusMessage,
-  type WorkerQueueState,
 } from '@sched/core';
+import type { Logger, WorkerQueueState } from '@sched/runtime';
 
 export interface DeadWorkerRecoveryDeps {
   config: Config;

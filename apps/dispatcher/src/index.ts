@@ -1,2 +1,2 @@
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from './create-dispatcher.js';
-export { FleetTracker, type TrackedWorker } from './fleet-tracker.js';
+export { FleetView, type FleetViewWorker } from './fleet-view.js';

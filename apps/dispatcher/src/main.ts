@@ -1,4 +1,4 @@
-import { runMain } from '@sched/core';
+import { runMain } from '@sched/runtime';
 import { createDispatcher } from './create-dispatcher.js';
 
 runMain('dispatcher', async (config) => {

@@ -4,19 +4,8 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { Webhook } from 'standardwebhooks';
-import {
-  WEBHOOK_BACKOFF_TYPE,
-  WEBHOOK_QUEUE,
-  createRedis,
-  closeRedis,
-  isTerminal,
-  type Config,
-  type JobReader,
-  type KeySpace,
-  type Logger,
-  type WebhookJobData,
-  type WebhookState,
-} from '@sched/core';
+import { WEBHOOK_QUEUE, isTerminal, type Config, type KeySpace, type WebhookState } from '@sched/core';
+import { WEBHOOK_BACKOFF_TYPE, createRedis, closeRedis, type JobReader, type Logger, type WebhookJobData } from '@sched/runtime';
 import { WEBHOOK_OUTCOMES, type DispatcherMetrics } from '@sched/telemetry';
 
 /** Each retry waits this many times longer than the one before (before jitter). */

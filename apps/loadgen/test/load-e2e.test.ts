@@ -1,6 +1,6 @@
 import { createClient, type SchedClient } from '@sched/client';
 import { startLocalCluster, type LocalCluster } from '@sched/cluster';
-import { parseFleet, seededRng } from '@sched/core';
+import { parseCatalog, seededRng } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { burstSchedule } from '../src/arrival-schedule.js';
@@ -9,7 +9,7 @@ import { runLoad } from '../src/load-runner.js';
 import { modelPicker, parseModelMix } from '../src/model-mix.js';
 
 // Each model has one class that serves it, so the per-class shares follow from the seeded mix alone.
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: {
     resnet50: { gpu: { p50Ms: 20, p99Ms: 20 } },
     'bert-base': { cpu: { p50Ms: 40, p99Ms: 40 } },

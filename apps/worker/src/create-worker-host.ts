@@ -1,19 +1,6 @@
 import { randomInt } from 'node:crypto';
-import {
-  WebhookOutbox,
-  closeRedis,
-  createLogger,
-  createRedis,
-  keySpace,
-  loadFleetFile,
-  seededRng,
-  workerQueueName,
-  type Config,
-  type Fleet,
-  type FleetMessage,
-  type Logger,
-  type Rng,
-} from '@sched/core';
+import { keySpace, loadCatalog, seededRng, workerQueueName, type Config, type Catalog, type FleetMessage, type Rng } from '@sched/core';
+import { WebhookOutbox, closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { Queue } from 'bullmq';
 import { LatencyModel } from '@sched/exec';
 import { createRegistry, createWorkerMetrics, mergeExpositions, startMetricsServer } from '@sched/telemetry';
@@ -22,7 +9,7 @@ import { SimulatedWorker } from './simulated-worker.js';
 
 export interface WorkerHostOptions {
   /** @defaultValue the fleet file named by FLEET_FILE */
-  fleet?: Fleet;
+  fleet?: Catalog;
   logger?: Logger;
   /** @defaultValue a random seed */
   rng?: Rng;
@@ -41,7 +28,7 @@ export interface WorkerHost {
 
 /** Runs the fleet file's workers (or the WORKER_IDS subset) in this process. */
 export async function createWorkerHost(config: Config, options: WorkerHostOptions = {}): Promise<WorkerHost> {
-  const fleet = options.fleet ?? loadFleetFile(config.FLEET_FILE);
+  const fleet = options.fleet ?? loadCatalog(config.FLEET_FILE);
   const logger = options.logger ?? createLogger('worker', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const selected = config.WORKER_IDS === undefined ? fleet.workers : fleet.workers.filter((w) => config.WORKER_IDS?.includes(w.id));

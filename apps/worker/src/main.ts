@@ -1,4 +1,4 @@
-import { runMain } from '@sched/core';
+import { runMain } from '@sched/runtime';
 import { createWorkerHost } from './create-worker-host.js';
 
 runMain('worker', async (config) => {

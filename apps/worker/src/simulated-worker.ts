@@ -3,25 +3,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  closeRedis,
-  createRedis,
   encodeDescriptor,
   encodeJobError,
   latestStartAt,
   workerQueueName,
   type Config,
-  type Fleet,
+  type Catalog,
   type JobPayload,
   type JobResult,
   type KeySpace,
-  type Logger,
   type ResolvedWorker,
   type Rng,
   type StatusMessage,
-  type WebhookOutbox,
   type WorkerDescriptor,
   type WorkerState,
 } from '@sched/core';
+import { closeRedis, createRedis, type Logger, type WebhookOutbox } from '@sched/runtime';
 import { simulateOutput, type LatencyModel } from '@sched/exec';
 import type { WorkerMetrics } from '@sched/telemetry';
 import { BatchExecutor } from './batch-executor.js';
@@ -32,7 +29,7 @@ export interface SimulatedWorkerDeps {
   keys: KeySpace;
   latency: LatencyModel;
   /** The model catalog, for deadline checks. */
-  models: Fleet['models'];
+  models: Catalog['models'];
   /** Shared connection for publishing status and heartbeats. */
   publisher: Redis;
   /** Where a finished job's webhook delivery goes. */

@@ -1,13 +1,10 @@
-import type { JobAccepted, JobRequestInput, JobStatus, JobView } from '@sched/core';
+import { MAX_LONG_POLL_S, isTerminal, type JobAccepted, type JobRequestInput, type JobStatus, type JobView } from '@sched/core';
 import { ApiError } from './api-error.js';
 import { compileClientOptions, type ClientOptions } from './client-options.js';
 import { HttpTransport } from './http-transport.js';
 import { jobEvents, type JobEvent } from './job-events.js';
 
-/** The longest `?wait=` the API accepts, in seconds. */
-export const MAX_LONG_POLL_S = 30;
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+export { MAX_LONG_POLL_S };
 
 export interface SubmitOptions {
   /**
@@ -65,7 +62,7 @@ export interface SchedClient {
 }
 
 export function isTerminalStatus(status: JobStatus): boolean {
-  return TERMINAL.has(status);
+  return isTerminal(status);
 }
 
 function jobPath(id: string, suffix = ''): string {

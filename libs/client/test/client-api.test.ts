@@ -1,10 +1,10 @@
 import { startLocalCluster, type LocalCluster } from '@sched/cluster';
-import { parseFleet } from '@sched/core';
+import { parseCatalog } from '@sched/core';
 import { RedisServer, testConfig } from '@sched/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, createClient, type SchedClient } from '../src/index.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: {
     default: { gpu: { p50Ms: 20, p99Ms: 20 }, cpu: { p50Ms: 60, p99Ms: 60 } },
     slow: { gpu: { p50Ms: 1500, p99Ms: 1500 } },

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { ERROR_TABLE, JOB_ERROR_CODES, type JobError, type ProblemDetails, type SchedErrorCode } from './errors.js';
-import { latencySpecSchema } from './fleet.js';
+import { latencySpecSchema } from './catalog.js';
 import { MODEL_NAME_PATTERN, PRIORITIES, jobRequestSchema } from './job-request.js';
 import { JOB_STATUSES, WEBHOOK_STATES, type JobAccepted, type JobResult, type JobTimings, type JobView, type WebhookView } from './job-view.js';
+
+/** The longest long-poll (`?wait=`) the API holds, in seconds. */
+export const MAX_LONG_POLL_S = 30;
 
 /**
  * Zod schemas of what the API answers, for the OpenAPI document (`apps/api/src/openapi.ts`)
@@ -97,8 +100,8 @@ export const jobListQuerySchema = z.object({
 
 /** Query of `GET /v1/jobs/:id`. */
 export const jobReadQuerySchema = z.object({
-  wait: z.number().min(0).max(30).optional().meta({
-    description: 'Long-poll: answer when the job finishes or after this many seconds (0-30), whichever comes first',
+  wait: z.number().min(0).max(MAX_LONG_POLL_S).optional().meta({
+    description: `Long-poll: answer when the job finishes or after this many seconds (0-${MAX_LONG_POLL_S}), whichever comes first`,
   }),
 });
 
@@ -144,8 +147,8 @@ export const problemDetailsSchema = z
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readinessSchema = z.object({ status: z.literal('ready') }).meta({ id: 'Readiness' });
 
-/** One worker in `GET /v1/fleet` and the fleet stream (`FleetWorkerView` in apps/api). */
-export const fleetWorkerViewSchema = z.object({
+/** One worker in `GET /v1/fleet` and the fleet stream (`WorkerStatus` in apps/api). */
+export const workerStatusSchema = z.object({
   id: z.string(),
   class: z.string().nullable().meta({ description: 'null once the worker is down (its descriptor expired)' }),
   models: z.array(z.string()),
@@ -161,7 +164,7 @@ export const fleetWorkerViewSchema = z.object({
   batchSize: z.number().meta({ description: 'Mean jobs per execution (1 without batching)' }),
 }).meta({ id: 'FleetWorker' });
 
-export const fleetListSchema = z.object({ workers: z.array(fleetWorkerViewSchema) }).meta({ id: 'FleetList' });
+export const fleetListSchema = z.object({ workers: z.array(workerStatusSchema) }).meta({ id: 'FleetList' });
 
 /** The last minute's completions (`RecentSummary` in apps/api). */
 export const recentSummarySchema = z.object({
@@ -172,8 +175,8 @@ export const recentSummarySchema = z.object({
 }).meta({ id: 'RecentSummary' });
 
 /** `data` of each `fleet` event of `GET /v1/fleet/stream`. */
-export const fleetSnapshotSchema = z
-  .object({ workers: z.array(fleetWorkerViewSchema), recent: recentSummarySchema })
+export const fleetStatusSchema = z
+  .object({ workers: z.array(workerStatusSchema), recent: recentSummarySchema })
   .meta({ id: 'FleetSnapshot' });
 
 export const modelCatalogSchema = z.object({

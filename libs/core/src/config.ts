@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bundledFleetPath } from './fleet.js';
+import { bundledFleetPath } from './catalog.js';
 
 const port = z.coerce
   .number({ error: 'expected a port number (0-65535)' })

@@ -1,7 +1,7 @@
 import { decodeJobError } from './errors.js';
 import { WEBHOOK_STATES, type JobPayload, type JobResult, type JobStatus, type JobView, type WebhookState, type WebhookView } from './job-view.js';
 
-/** The raw hashes one read of a job brings back (see JobStore.read). */
+/** The raw hashes one read of a job brings back (see JobGateway.read). */
 export interface JobRecords {
   id: string;
   /** The ingress job's hash; empty once it was dispatched (removed on completion). */

@@ -1,4 +1,4 @@
-import type { Fleet, JobSize, LatencySpec, Rng } from '@sched/core';
+import type { Catalog, JobSize, LatencySpec, Rng } from '@sched/core';
 
 /** z-score of the 99th percentile of a standard normal. */
 const Z99 = 2.3263478740408408;
@@ -73,7 +73,7 @@ export class LatencyModel {
   // Nested maps, not a joined string key: the simulator asks several times per job.
   private readonly dists = new Map<string, Map<string, ServiceDist>>();
 
-  constructor(models: Fleet['models']) {
+  constructor(models: Catalog['models']) {
     for (const [model, byClass] of Object.entries(models)) {
       const compiled = new Map<string, ServiceDist>();
       for (const [cls, spec] of Object.entries(byClass)) compiled.set(cls, compileDist(spec));

@@ -1,8 +1,8 @@
-import { parseFleet, seededRng } from '@sched/core';
+import { parseCatalog, seededRng } from '@sched/core';
 import { describe, expect, it } from 'vitest';
 import { batchLatencyMs, LatencyModel } from '../src/index.js';
 
-const fleet = parseFleet({
+const fleet = parseCatalog({
   models: {
     llm: {
       gpu: { p50Ms: 20, p99Ms: 20, prefillMsPerToken: 0.01, decodeMsPerToken: 0.5, batchAlpha: 0.1 },

@@ -1,7 +1,3 @@
-import { POLICY_NAMES, type PolicyName } from '@sched/core';
-import { createPolicy } from './create-policy.js';
-import type { Policy } from './types.js';
-
 export * from './types.js';
 export { candidates, DEFAULT_SAMPLE_PER_CLASS, DEFAULT_SCAN_LIMIT, type SamplingOptions } from './candidates.js';
 export { createCostPolicy, type CostPolicyOptions } from './cost.js';
@@ -22,11 +18,3 @@ export { random } from './random.js';
 export { createRoundRobin } from './round-robin.js';
 export { createSed, leastExpectedDelay, sed } from './sed.js';
 
-/**
- * One default-configured instance of every policy, for callers that predate
- * `createPolicy`. Its `round-robin` is one rotation shared by every caller and
- * its `cost` has no SLO: prefer `createPolicy(name, options)`.
- */
-export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze(
-  Object.fromEntries(POLICY_NAMES.map((name) => [name, createPolicy(name)])) as Record<PolicyName, Policy>,
-);

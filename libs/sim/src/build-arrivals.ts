@@ -1,4 +1,4 @@
-import type { Fleet } from '@sched/core';
+import type { Catalog } from '@sched/core';
 import type { LatencyModel, TraceArrival } from '@sched/exec';
 import type { ArrivalSpec } from './arrivals.js';
 import { fleetCapacityPerS, type WorkSample } from './fleet-capacity.js';
@@ -24,13 +24,13 @@ export interface BuiltArrivals {
   readonly speed?: number;
 }
 
-function defaultMix(fleet: Fleet): ModelMix {
+function defaultMix(fleet: Catalog): ModelMix {
   const models = Object.keys(fleet.models);
   return createModelMix({ [models.includes('default') ? 'default' : (models[0] as string)]: 1 });
 }
 
 /** Turns a load factor (or rate, or trace speed) into arrivals for `fleet`. */
-export function buildArrivals(fleet: Fleet, latency: LatencyModel, request: ArrivalRequest): BuiltArrivals {
+export function buildArrivals(fleet: Catalog, latency: LatencyModel, request: ArrivalRequest): BuiltArrivals {
   const { trace } = request;
   if (trace !== undefined) {
     const sample: WorkSample[] = trace.map((row) => ({ model: row.model, weight: 1, size: row.size }));

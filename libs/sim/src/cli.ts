@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { bundledFleetPath, FleetFileError, loadFleetFile, type Fleet } from '@sched/core';
+import { bundledFleetPath, FleetFileError, loadCatalog, type Catalog } from '@sched/core';
 import { LatencyModel, parseAzureCsvTrace, parseJsonlTrace, TraceError, type TraceArrival } from '@sched/exec';
 import cliProgress from 'cli-progress';
 import { jobCount } from './arrivals.js';
@@ -15,9 +15,9 @@ import { renderSweepSvg } from './sweep-svg.js';
 const BUNDLED = ['default', 'prototype', 'heterogeneous'] as const;
 const PROGRESS_MIN_JOBS = 200_000;
 
-function loadFleet(options: CliOptions): Fleet {
+function loadFleet(options: CliOptions): Catalog {
   const bundled = BUNDLED.find((name) => name === options.fleet);
-  const fleet = loadFleetFile(bundled === undefined ? options.fleet : bundledFleetPath(bundled));
+  const fleet = loadCatalog(bundled === undefined ? options.fleet : bundledFleetPath(bundled));
   return options.fleetSize === undefined ? fleet : generateFleet(fleet, options.fleetSize);
 }
 
@@ -36,7 +36,7 @@ function loadTrace(options: CliOptions): TraceArrival[] | undefined {
 }
 
 /** Runs every (load, policy) pair; returns results in that order, with the offered load of each. */
-function runAll(options: CliOptions, fleet: Fleet, trace: TraceArrival[] | undefined): { load: number; speed?: number; result: SimResult }[] {
+function runAll(options: CliOptions, fleet: Catalog, trace: TraceArrival[] | undefined): { load: number; speed?: number; result: SimResult }[] {
   const latency = new LatencyModel(fleet.models);
   const loads = options.sweep ? SWEEP_LOADS : [options.load];
   const plans = loads.map((load) =>
@@ -80,7 +80,7 @@ function runAll(options: CliOptions, fleet: Fleet, trace: TraceArrival[] | undef
   return out;
 }
 
-function describeRun(options: CliOptions, fleet: Fleet, load: number, speed: number | undefined): string {
+function describeRun(options: CliOptions, fleet: Catalog, load: number, speed: number | undefined): string {
   const classes = new Map<string, number>();
   for (const worker of fleet.workers) classes.set(worker.class, (classes.get(worker.class) ?? 0) + 1);
   const mix = [...classes].map(([cls, n]) => `${n} ${cls}`).join(' + ');

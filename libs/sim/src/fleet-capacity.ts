@@ -1,4 +1,4 @@
-import type { Fleet, JobSize } from '@sched/core';
+import type { Catalog, JobSize } from '@sched/core';
 import type { LatencyModel } from '@sched/exec';
 
 /** A sample of the jobs a run offers: models with weights, and sizes when the run has them. */
@@ -13,7 +13,7 @@ export interface WorkSample {
  * batching: each worker contributes slots ÷ its mean service time over the
  * part of the sample it serves. Load factors are relative to this.
  */
-export function fleetCapacityPerS(fleet: Fleet, latency: LatencyModel, sample: readonly WorkSample[]): number {
+export function fleetCapacityPerS(fleet: Catalog, latency: LatencyModel, sample: readonly WorkSample[]): number {
   let capacity = 0;
   // Workers of one class and model list have the same rate: compute it once (fleets of 10,000 × trace samples).
   const rates = new Map<string, number>();

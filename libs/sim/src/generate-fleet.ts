@@ -1,10 +1,10 @@
-import type { Fleet, ResolvedWorker } from '@sched/core';
+import type { Catalog, ResolvedWorker } from '@sched/core';
 
 /**
  * `size` workers in the class mix of `template` (same proportions, slots,
  * models and settings per class, in the template's order), ids `<class>-<n>`.
  */
-export function generateFleet(template: Fleet, size: number): Fleet {
+export function generateFleet(template: Catalog, size: number): Catalog {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`--fleet-size: expected a positive integer, got ${size}`);
   const n = template.workers.length;
   const workers: ResolvedWorker[] = [];

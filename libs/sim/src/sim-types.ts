@@ -1,4 +1,4 @@
-import type { Fleet, PolicyName } from '@sched/core';
+import type { Catalog, PolicyName } from '@sched/core';
 import type { BatcherOptions } from '@sched/exec';
 import type { PolicyOptions } from '@sched/policies';
 import type { ArrivalSpec } from './arrivals.js';
@@ -7,7 +7,7 @@ import type { ArrivalSpec } from './arrivals.js';
 export type SimPolicyName = PolicyName | 'shared-queue';
 
 export interface SimScenario {
-  readonly fleet: Fleet;
+  readonly fleet: Catalog;
   readonly policy: SimPolicyName;
   readonly arrivals: ArrivalSpec;
   readonly seed: number;

@@ -1,4 +1,4 @@
-import { EXPONENTIAL_P99_OVER_P50, parseFleet, type Fleet } from '@sched/core';
+import { EXPONENTIAL_P99_OVER_P50, parseCatalog, type Catalog } from '@sched/core';
 import { describe, expect, it } from 'vitest';
 import type { PolicyOptions } from '@sched/policies';
 import { createModelMix, simulate, type SimPolicyName } from '../src/index.js';
@@ -7,8 +7,8 @@ const MEAN_MS = 10;
 const P50_MS = MEAN_MS * Math.LN2;
 const JOBS = 1_000_000;
 
-function exponentialFleet(workers: number, slots: number): Fleet {
-  return parseFleet({
+function exponentialFleet(workers: number, slots: number): Catalog {
+  return parseCatalog({
     models: { m: { cpu: { p50Ms: P50_MS, p99Ms: P50_MS * EXPONENTIAL_P99_OVER_P50, distribution: 'exponential' } } },
     workers: Array.from({ length: workers }, (_, i) => ({ id: `w${i}`, class: 'cpu', slots })),
   });
@@ -33,7 +33,7 @@ function mmcWaitMs(c: number, rho: number): number {
   return erlangC(c, lambda / mu) / (c * mu - lambda);
 }
 
-function meanWait(fleet: Fleet, policy: SimPolicyName, rho: number, servers: number, seed: number, policyOptions: PolicyOptions = {}): number {
+function meanWait(fleet: Catalog, policy: SimPolicyName, rho: number, servers: number, seed: number, policyOptions: PolicyOptions = {}): number {
   return simulate({
     fleet,
     policy,

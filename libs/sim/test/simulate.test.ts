@@ -1,10 +1,10 @@
-import { bundledFleetPath, loadFleetFile, parseFleet, seededRng } from '@sched/core';
+import { bundledFleetPath, loadCatalog, parseCatalog, seededRng } from '@sched/core';
 import { describe, expect, it } from 'vitest';
 import { buildArrivals, createModelMix, generateFleet, simulate, type SimScenario } from '../src/index.js';
 import { LatencyModel } from '@sched/exec';
 
-const heterogeneous = loadFleetFile(bundledFleetPath('heterogeneous'));
-const fleetDefault = loadFleetFile(bundledFleetPath('default'));
+const heterogeneous = loadCatalog(bundledFleetPath('heterogeneous'));
+const fleetDefault = loadCatalog(bundledFleetPath('default'));
 
 function poissonAt(load: number, fleet = heterogeneous, jobs = 50_000): SimScenario['arrivals'] {
   return buildArrivals(fleet, new LatencyModel(fleet.models), { load, jobs }).spec;
@@ -52,7 +52,7 @@ describe('simulate', () => {
   });
 
   it('gains throughput from batching on the gpu class at saturation', () => {
-    const gpus = parseFleet({
+    const gpus = parseCatalog({
       models: { m: { gpu: { p50Ms: 50, p99Ms: 50, batchAlpha: 0.1 } } },
       workers: [{ id: 'g', class: 'gpu', slots: 1 }],
     });
@@ -65,7 +65,7 @@ describe('simulate', () => {
   });
 
   it('a lone job under batching waits maxQueueDelayMs before it runs', () => {
-    const gpus = parseFleet({
+    const gpus = parseCatalog({
       models: { m: { gpu: { p50Ms: 50, p99Ms: 50, batchAlpha: 0.1 } } },
       workers: [{ id: 'g', class: 'gpu', slots: 1, maxBatch: 8, maxQueueDelayMs: 7 }],
     });

@@ -1,8 +1,6 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
-import type { JobPayload } from './job-view.js';
-import { WEBHOOK_QUEUE } from './keys.js';
+import { type Config, type JobPayload, WEBHOOK_QUEUE } from '@sched/core';
 
 /** What a `webhooks` job carries; its BullMQ id is the job's id, so it exists at most once per job. */
 export interface WebhookJobData {

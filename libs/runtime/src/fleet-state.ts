@@ -1,7 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeySpace } from './keys.js';
-import { workerQueueName } from './keys.js';
-import { decodeDescriptor, type WorkerDescriptor } from './worker-descriptor.js';
+import { type KeySpace, workerQueueName, decodeDescriptor, type WorkerDescriptor } from '@sched/core';
 
 /** One worker as Redis knows it: its descriptor (null once it died) and its queue's load. */
 export interface WorkerQueueState {

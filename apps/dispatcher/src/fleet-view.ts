@@ -1,4 +1,4 @@
-import type { WorkerQueueState } from '@sched/core';
+import type { WorkerQueueState } from '@sched/runtime';
 import { FleetIndex, type FleetIndexOptions, type WorkerLiveness, type WorkerView } from '@sched/policies';
 
 /** A job this dispatcher routed and has not yet seen finish: where, and its expected work there. */
@@ -15,7 +15,7 @@ const RECENTLY_FINISHED_MS = 10_000;
 /** Entries older than this are dropped at a refresh (their completion message was missed). */
 const IN_FLIGHT_MAX_AGE_MS = 10 * 60_000;
 
-export interface TrackedWorker {
+export interface FleetViewWorker {
   readonly view: WorkerView;
   readonly state: WorkerLiveness;
   readonly heartbeatAt: number;
@@ -28,7 +28,7 @@ export interface TrackedWorker {
  * so a decision never waits on Redis. Queued work (for `sed` and `cost`) is
  * the sum of the expected service times of the jobs it routed there.
  */
-export class FleetTracker {
+export class FleetView {
   readonly index: FleetIndex;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly heartbeats: number[] = [];
@@ -120,7 +120,7 @@ export class FleetTracker {
     if (position !== -1) this.index.setState(position, 'draining');
   }
 
-  *workers(): Generator<TrackedWorker> {
+  *workers(): Generator<FleetViewWorker> {
     for (let position = 0; position < this.index.size; position++) {
       const view = this.index.worker(position);
       yield { view, state: view.state, heartbeatAt: this.heartbeats[position] ?? 0 };

@@ -82,7 +82,12 @@ export interface ResolvedWorker extends FleetWorker {
   models: string[];
 }
 
-export interface Fleet {
+/**
+ * The catalog: what the fleet file declares (models with their latency per worker class, and the
+ * declared workers). Not the live fleet: that is the dispatcher's `FleetView` (from heartbeats and
+ * queue depths), a policy's `FleetSnapshot`, and the API's `WorkerStatus` list.
+ */
+export interface Catalog {
   readonly models: FleetFile['models'];
   readonly workers: readonly ResolvedWorker[];
 }
@@ -98,7 +103,7 @@ export class FleetFileError extends Error {
 }
 
 /** Validates a parsed fleet file; every problem names its exact field. */
-export function parseFleet(raw: unknown, source = 'fleet'): Fleet {
+export function parseCatalog(raw: unknown, source = 'fleet'): Catalog {
   const parsed = fleetFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new FleetFileError(source, describeFieldErrors(fieldErrorsOf(parsed.error)).split('; '));
@@ -126,7 +131,7 @@ export function parseFleet(raw: unknown, source = 'fleet'): Fleet {
   return Object.freeze({ models: file.models, workers: Object.freeze(workers) });
 }
 
-export function loadFleetFile(path: string): Fleet {
+export function loadCatalog(path: string): Catalog {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -139,7 +144,7 @@ export function loadFleetFile(path: string): Fleet {
   } catch (error) {
     throw new FleetFileError(path, [`not valid JSON (${(error as Error).message})`]);
   }
-  return parseFleet(raw, path);
+  return parseCatalog(raw, path);
 }
 
 /** The fleets shipped with the project (`fleets/<name>.json` at the repository root). */
@@ -153,7 +158,7 @@ export function bundledFleetPath(name: 'default' | 'prototype' | 'heterogeneous'
  * serves the model when it has no worker yet. Undefined without a deadline.
  */
 export function latestStartAt(
-  models: Fleet['models'],
+  models: Catalog['models'],
   job: { model: string; deadlineMs?: number | undefined; createdAt: number },
   workerClass?: string,
 ): number | undefined {

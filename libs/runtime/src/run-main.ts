@@ -1,5 +1,4 @@
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { FleetFileError } from './fleet.js';
+import { ConfigError, loadConfig, type Config, FleetFileError } from '@sched/core';
 
 /**
  * The shared `main` of every app: validate the environment once (a bad variable

@@ -7,16 +7,16 @@ import {
   INGRESS_BACKOFF,
   INGRESS_QUEUE,
   SchedError,
-  JobReader,
   workerQueueName,
   type Config,
-  type Fleet,
+  type Catalog,
   type JobAccepted,
   type JobPayload,
   type JobRequest,
   type JobView,
   type KeySpace,
 } from '@sched/core';
+import { JobReader } from '@sched/runtime';
 import { v5 as uuidv5 } from 'uuid';
 
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
@@ -35,7 +35,7 @@ const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command ti
  * (503) when Redis is down or slow, never hangs: the producer connection has no
  * offline queue, and each call races REDIS_TIMEOUT_MS.
  */
-export class JobStore {
+export class JobGateway {
   private readonly ingress: Queue<JobPayload>;
   private readonly workerQueues = new Map<string, Queue<JobPayload>>();
   private readonly reader: JobReader;
@@ -45,7 +45,7 @@ export class JobStore {
     private readonly keys: KeySpace,
     private readonly config: Config,
     classOf: (workerId: string) => string | undefined,
-    models: Fleet['models'],
+    models: Catalog['models'],
   ) {
     this.reader = new JobReader(redis, keys, classOf, models);
     this.ingress = new Queue<JobPayload>(INGRESS_QUEUE, { connection: redis, prefix: config.KEY_PREFIX, skipVersionCheck: true });

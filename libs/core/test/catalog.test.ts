@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FleetFileError, bundledFleetPath, loadFleetFile, parseFleet } from '../src/index.js';
+import { FleetFileError, bundledFleetPath, loadCatalog, parseCatalog } from '../src/index.js';
 
 const models = { default: { gpu: { p50Ms: 50, p99Ms: 80 }, cpu: { p50Ms: 200, p99Ms: 300 } } };
 
 function problemsOf(raw: unknown): readonly string[] {
   try {
-    parseFleet(raw, 'fleet.json');
+    parseCatalog(raw, 'fleet.json');
   } catch (error) {
     if (error instanceof FleetFileError) return error.problems;
     throw error;
@@ -45,7 +45,7 @@ describe('the fleet file', () => {
   });
 
   it('resolves each worker to the models with a latency for its class', () => {
-    const fleet = parseFleet({
+    const fleet = parseCatalog({
       models: { ...models, 'llama-8b': { gpu: { p50Ms: 400, p99Ms: 900 } } },
       workers: [
         { id: 'g', class: 'gpu', slots: 2 },
@@ -56,14 +56,14 @@ describe('the fleet file', () => {
   });
 
   it('ships a default fleet of 2 gpu × 4 slots and 4 cpu × 2 slots with a gpu-only llama-8b', () => {
-    const fleet = loadFleetFile(bundledFleetPath('default'));
+    const fleet = loadCatalog(bundledFleetPath('default'));
     expect(fleet.workers.map((w) => `${w.class}×${w.slots}`)).toEqual(['gpu×4', 'gpu×4', 'cpu×2', 'cpu×2', 'cpu×2', 'cpu×2']);
     expect(Object.keys(fleet.models)).toEqual(expect.arrayContaining(['default', 'resnet50', 'bert-base', 'whisper-small', 'llama-8b']));
     expect(Object.keys(fleet.models['llama-8b'] ?? {})).toEqual(['gpu']);
-    for (const name of ['prototype', 'heterogeneous'] as const) expect(loadFleetFile(bundledFleetPath(name)).workers.length).toBeGreaterThan(0);
+    for (const name of ['prototype', 'heterogeneous'] as const) expect(loadCatalog(bundledFleetPath(name)).workers.length).toBeGreaterThan(0);
   });
 
   it('reports an unreadable or malformed file in one line', () => {
-    expect(() => loadFleetFile('/nonexistent/fleet.json')).toThrow('/nonexistent/fleet.json: cannot read file (ENOENT)');
+    expect(() => loadCatalog('/nonexistent/fleet.json')).toThrow('/nonexistent/fleet.json: cannot read file (ENOENT)');
   });
 });

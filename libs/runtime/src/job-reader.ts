@@ -1,8 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deriveJobView } from './derive-job-view.js';
-import { latestStartAt, type Fleet } from './fleet.js';
-import { INGRESS_QUEUE, workerQueueName, type KeySpace } from './keys.js';
-import type { JobView } from './job-view.js';
+import { deriveJobView, latestStartAt, type Catalog, INGRESS_QUEUE, workerQueueName, type KeySpace, type JobView } from '@sched/core';
 
 /**
  * Reads a job's public view from the queue state itself (the ingress job, its route, the
@@ -14,7 +11,7 @@ export class JobReader {
     private readonly redis: Redis,
     private readonly keys: KeySpace,
     private readonly classOf: (workerId: string) => string | undefined,
-    private readonly models: Fleet['models'],
+    private readonly models: Catalog['models'],
   ) {}
 
   /**

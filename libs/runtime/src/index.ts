@@ -1,0 +1,6 @@
+export * from './fleet-state.js';
+export * from './job-reader.js';
+export * from './logger.js';
+export * from './redis.js';
+export * from './run-main.js';
+export * from './webhook-outbox.js';
