@@ -63,6 +63,11 @@ export interface ProblemDetails {
   errors?: readonly FieldError[];
 }
 
+/** The one 503 a client sees while Redis cannot be reached (or a command to it timed out). */
+export function redisUnavailable(cause?: unknown): SchedError {
+  return new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1, cause });
+}
+
 export function toSchedError(error: unknown): SchedError {
   if (error instanceof SchedError) return error;
   return new SchedError('internal', undefined, { cause: error });

@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './errors.js';
+export * from './job-failure.js';
 export * from './catalog.js';
 export * from './job-request.js';
 export * from './job-view.js';

@@ -4,3 +4,5 @@ export * from './logger.js';
 export * from './redis.js';
 export * from './run-main.js';
 export * from './webhook-outbox.js';
+export * from './queue-options.js';
+export * from './redis-errors.js';

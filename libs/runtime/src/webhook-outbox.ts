@@ -1,15 +1,13 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Config, type JobPayload, WEBHOOK_QUEUE } from '@sched/core';
+import { WEBHOOK_QUEUE, type Config, type JobPayload } from '@sched/core';
+import { producerQueueOptions, webhookJobOptions } from './queue-options.js';
 
 /** What a `webhooks` job carries; its BullMQ id is the job's id, so it exists at most once per job. */
 export interface WebhookJobData {
   jobId: string;
   url: string;
 }
-
-/** The backoff type the webhook sender registers (see `webhookBackoffMs`). */
-export const WEBHOOK_BACKOFF_TYPE = 'webhook';
 
 /**
  * Puts a job's webhook delivery in the `webhooks` queue without ever losing it to a crash.
@@ -27,9 +25,9 @@ export class WebhookOutbox {
 
   constructor(
     connection: Redis,
-    private readonly config: Config,
+    private readonly config: Pick<Config, 'KEY_PREFIX' | 'WEBHOOK_RECHECK_MS' | 'WEBHOOK_MAX_ATTEMPTS' | 'RESULT_TTL_S'>,
   ) {
-    this.queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection, prefix: config.KEY_PREFIX, skipVersionCheck: true });
+    this.queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, producerQueueOptions(connection, config.KEY_PREFIX));
     this.queue.on('error', () => undefined);
   }
 
@@ -55,18 +53,7 @@ export class WebhookOutbox {
   }
 
   private add(jobId: string, url: string, delay: number): Promise<Job<WebhookJobData>> {
-    return this.queue.add(
-      'deliver',
-      { jobId, url },
-      {
-        jobId,
-        delay,
-        attempts: this.config.WEBHOOK_MAX_ATTEMPTS,
-        backoff: { type: WEBHOOK_BACKOFF_TYPE },
-        removeOnComplete: { age: this.config.RESULT_TTL_S },
-        removeOnFail: { age: this.config.RESULT_TTL_S },
-      },
-    );
+    return this.queue.add('deliver', { jobId, url }, webhookJobOptions(jobId, delay, this.config));
   }
 
   close(): Promise<void> {
