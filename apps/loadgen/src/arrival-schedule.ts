@@ -1,4 +1,5 @@
 import type { Rng } from '@sched/core';
+import { PoissonArrivals } from '@sched/exec';
 
 /**
  * When each job is due, as offsets from the start of the run, and what the runner
@@ -21,20 +22,14 @@ export function burstSchedule(count: number, spacingMs: number): ArrivalSchedule
 }
 
 /**
- * Poisson arrivals at `ratePerS` for `durationS`: exponential gaps drawn from `rng`,
+ * Poisson arrivals at `ratePerS` for `durationS` (the workload module's, the simulator's too),
  * so a seed gives the same schedule every time.
  */
 export function poissonSchedule(ratePerS: number, durationS: number, rng: Rng): ArrivalSchedule {
   const endMs = durationS * 1000;
-  const meanGapMs = 1000 / ratePerS;
+  const arrivals = new PoissonArrivals(ratePerS, rng);
   const offsetsMs: number[] = [];
-  let at = 0;
-  for (;;) {
-    // 1 - u is in (0, 1], so the log is finite.
-    at += -Math.log(1 - rng()) * meanGapMs;
-    if (at >= endMs) break;
-    offsetsMs.push(at);
-  }
+  for (let at = arrivals.next(); at < endMs; at = arrivals.next()) offsetsMs.push(at);
   return Object.freeze({ offsetsMs: Object.freeze(offsetsMs), onLag: 'catch-up' });
 }
 

@@ -3,4 +3,3 @@ export { LoadArgsError, MODES, parseLoadArgs, USAGE, type LoadArgs, type LoadMod
 export { errorKind, LoadRecorder, type ErrorTally, type WorkerTally } from './load-recorder.js';
 export { buildLoadReport, formatLoadReport, type LatencySummary, type LoadReport } from './load-report.js';
 export { runLoad, type LoadPlan, type LoadRunnerDeps, type LoadTarget, type RunProgress } from './load-runner.js';
-export { modelPicker, parseModelMix, type ModelShare } from './model-mix.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PRIORITIES, type Priority } from '@sched/core';
-import { parseModelMix, type ModelShare } from './model-mix.js';
+import { MODEL_MIX_FORM, parseModelMix, type ModelMix } from './model-mix.js';
 
 export const MODES = ['burst', 'open', 'replay'] as const;
 export type LoadMode = (typeof MODES)[number];
@@ -10,7 +10,7 @@ export interface LoadArgs {
   readonly mode: LoadMode;
   readonly url: string;
   readonly apiKey: string | undefined;
-  readonly mix: readonly ModelShare[];
+  readonly mix: ModelMix;
   readonly priority: Priority | undefined;
   readonly json: boolean;
   readonly count: number;
@@ -39,7 +39,8 @@ flags
   --url <url>              API base URL (default: $API_URL or http://127.0.0.1:8080)
   --api-key <key>          Bearer key (default: $API_KEY, else none)
   --model <name>           model of every job (default: default)
-  --mix <m=w,...>          model mix instead of --model, e.g. resnet50=0.5,bert-base=0.5
+  --mix <m=w,...>          model mix instead of --model, ${MODEL_MIX_FORM} (weights normalised),
+                           e.g. resnet50=0.5,bert-base=0.5 or resnet50=3,bert-base=1
   --priority <p>           high | normal | low (default: the API's, normal)
   --max-outstanding <n>    jobs in flight at most (default: burst 30, open 1000)
   --timeout-s <s>          per job, submit to result, before it counts as a timeout (default: 60)
@@ -182,7 +183,7 @@ export function parseLoadArgs(
   if (values.model !== undefined && values.mix !== undefined) {
     throw new LoadArgsError('--mix', 'use either --model or --mix, not both');
   }
-  let mix: readonly ModelShare[];
+  let mix: ModelMix;
   try {
     mix = parseModelMix(values.mix ?? `${values.model ?? 'default'}=1`);
   } catch (error) {

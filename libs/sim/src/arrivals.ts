@@ -1,15 +1,10 @@
 import type { JobSize, Rng } from '@sched/core';
-import type { TraceArrival } from '@sched/exec';
-import { sampleModelIndex, type ModelMix } from './model-mix.js';
+import { modelPicker, OnOffArrivals, PoissonArrivals, type ArrivalProcess, type ModelMix, type TraceArrival } from '@sched/exec';
 
 /** How jobs arrive in a run. */
 export type ArrivalSpec =
   | { readonly kind: 'poisson'; readonly ratePerS: number; readonly jobs: number; readonly mix: ModelMix }
-  /**
-   * On/off (a two-state modulated Poisson process): exponential on and off
-   * periods with these means; no arrivals while off, and the on-rate is raised
-   * so the long-run mean stays `ratePerS`.
-   */
+  /** On/off arrivals (`OnOffArrivals`): mean on and off periods in ms, the same long-run mean rate. */
   | {
       readonly kind: 'bursty';
       readonly ratePerS: number;
@@ -33,11 +28,11 @@ export interface NextArrival {
 
 export type ArrivalStream = (out: NextArrival) => boolean;
 
-function exponentialMs(meanMs: number, rng: Rng): number {
-  return -meanMs * Math.log(1 - rng());
-}
-
-/** A stream that fills `out` with the next arrival and returns false once `jobCount(spec)` have arrived. */
+/**
+ * A stream that fills `out` with the next arrival and returns false once `jobCount(spec)` have
+ * arrived. Times and models come from the workload module the load client uses too, drawn from
+ * one `rng` in arrival order (the time, then the model).
+ */
 export function arrivalStream(spec: ArrivalSpec, rng: Rng): ArrivalStream {
   let emitted = 0;
   if (spec.kind === 'trace') {
@@ -51,34 +46,14 @@ export function arrivalStream(spec: ArrivalSpec, rng: Rng): ArrivalStream {
       return true;
     };
   }
-  const { mix, jobs } = spec;
-  let now = 0;
-  if (spec.kind === 'poisson') {
-    const meanGapMs = 1000 / spec.ratePerS;
-    return (out) => {
-      if (emitted >= jobs) return false;
-      emitted++;
-      now += exponentialMs(meanGapMs, rng);
-      out.t = now;
-      out.model = mix.models[sampleModelIndex(mix, rng)] as string;
-      out.size = undefined;
-      return true;
-    };
-  }
-  const meanGapOnMs = 1000 / (spec.ratePerS * ((spec.onMs + spec.offMs) / spec.onMs));
-  let onUntil = exponentialMs(spec.onMs, rng);
+  const times: ArrivalProcess = spec.kind === 'poisson' ? new PoissonArrivals(spec.ratePerS, rng) : new OnOffArrivals(spec, rng);
+  const pickModel = modelPicker(spec.mix, rng);
+  const { jobs } = spec;
   return (out) => {
     if (emitted >= jobs) return false;
     emitted++;
-    now += exponentialMs(meanGapOnMs, rng);
-    // Memorylessness: time left over at the end of an on period carries into the next one.
-    while (now > onUntil) {
-      const offFor = exponentialMs(spec.offMs, rng);
-      now += offFor;
-      onUntil += offFor + exponentialMs(spec.onMs, rng);
-    }
-    out.t = now;
-    out.model = mix.models[sampleModelIndex(mix, rng)] as string;
+    out.t = times.next();
+    out.model = pickModel();
     out.size = undefined;
     return true;
   };

@@ -1,15 +1,16 @@
 import type { Catalog } from '@sched/core';
-import type { LatencyModel, TraceArrival } from '@sched/exec';
+import type { LatencyModel, ModelMix, TraceArrival } from '@sched/exec';
 import type { ArrivalSpec } from './arrivals.js';
 import { fleetCapacityPerS, type WorkSample } from './fleet-capacity.js';
-import { createModelMix, parseModelMix, type ModelMix } from './model-mix.js';
+import { defaultModelMix } from './model-mix.js';
 
 export interface ArrivalRequest {
   /** Fraction of fleet capacity; ignored when `ratePerS` (or a trace `speed`) is given. */
   readonly load: number;
   readonly ratePerS?: number | undefined;
   readonly jobs: number;
-  readonly mix?: string | undefined;
+  /** @defaultValue the fleet's model `default`, else its first model */
+  readonly mix?: ModelMix | undefined;
   readonly bursty?: { readonly onMs: number; readonly offMs: number } | undefined;
   readonly trace?: readonly TraceArrival[] | undefined;
   readonly speed?: number | undefined;
@@ -24,11 +25,6 @@ export interface BuiltArrivals {
   readonly speed?: number;
 }
 
-function defaultMix(fleet: Catalog): ModelMix {
-  const models = Object.keys(fleet.models);
-  return createModelMix({ [models.includes('default') ? 'default' : (models[0] as string)]: 1 });
-}
-
 /** Turns a load factor (or rate, or trace speed) into arrivals for `fleet`. */
 export function buildArrivals(fleet: Catalog, latency: LatencyModel, request: ArrivalRequest): BuiltArrivals {
   const { trace } = request;
@@ -40,8 +36,8 @@ export function buildArrivals(fleet: Catalog, latency: LatencyModel, request: Ar
     const speed = request.speed ?? (request.load * capacityPerS) / traceRatePerS;
     return { spec: { kind: 'trace', arrivals: trace, speed }, offeredLoad: (traceRatePerS * speed) / capacityPerS, capacityPerS, speed };
   }
-  const mix = request.mix === undefined ? defaultMix(fleet) : parseModelMix(request.mix);
-  const sample = mix.models.map((model, i) => ({ model, weight: (mix.cumulative[i] as number) - (mix.cumulative[i - 1] ?? 0) }));
+  const mix = request.mix ?? defaultModelMix(fleet);
+  const sample = mix.map(({ model, share }) => ({ model, weight: share }));
   const capacityPerS = fleetCapacityPerS(fleet, latency, sample);
   const ratePerS = request.ratePerS ?? request.load * capacityPerS;
   const offeredLoad = ratePerS / capacityPerS;

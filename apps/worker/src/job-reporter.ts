@@ -1,0 +1,94 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config, JobPayload, JobResult, KeySpace, ResolvedWorker, StatusMessage } from '@sched/core';
+import type { Logger, WebhookOutbox } from '@sched/runtime';
+import type { WorkerMetrics } from '@sched/telemetry';
+
+/** What the reporter reads of a BullMQ job. */
+export type ReportedJob = Pick<Job<JobPayload, JobResult>, 'id' | 'data' | 'processedOn' | 'finishedOn' | 'attemptsStarted' | 'attemptsMade'>;
+
+export interface JobReporterOptions {
+  readonly worker: Pick<ResolvedWorker, 'id' | 'class'>;
+  /** The host's shared connection for commands and publishing. */
+  readonly publisher: Redis;
+  readonly keys: KeySpace;
+  readonly config: Pick<Config, 'RESULT_TTL_S'>;
+  /** Where a finished job's webhook delivery goes. */
+  readonly outbox: Pick<WebhookOutbox, 'release' | 'forget'>;
+  readonly metrics: Pick<WorkerMetrics, 'jobsCompleted' | 'jobDuration'>;
+  readonly logger: Logger;
+}
+
+/**
+ * What one worker tells the rest of the system about its jobs: status messages on the status
+ * channel (running, a retry sent back to waiting, completed or failed), the route kept as long as
+ * the result, the webhook released at the end, and the job metrics. A failed publish is logged,
+ * never thrown: the job's state in its queue is the record.
+ */
+export class JobReporter {
+  private readonly log: Logger;
+
+  constructor(private readonly options: JobReporterOptions) {
+    this.log = options.logger.child({ worker: options.worker.id });
+  }
+
+  running(job: Pick<ReportedJob, 'id' | 'attemptsStarted'>): void {
+    this.publish({ id: job.id ?? '', status: 'running', worker: this.options.worker.id, at: Date.now(), attempt: job.attemptsStarted });
+  }
+
+  completed(job: ReportedJob): void {
+    const now = Date.now();
+    this.finish(job, 'completed', now);
+    this.log.debug({ jobId: job.id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
+  }
+
+  /** An attempt failed: back to waiting while BullMQ has attempts left, else the job failed. */
+  failed(job: ReportedJob, error: Error): void {
+    const { worker, outbox, metrics } = this.options;
+    const id = job.id ?? '';
+    // BullMQ sets finishedOn only when no retry is left.
+    if (job.finishedOn === undefined) {
+      outbox.forget(id);
+      this.publish({ id, status: 'dispatched', worker: worker.id, retry: true, at: Date.now(), attempt: job.attemptsStarted });
+      metrics.jobsCompleted.inc({ model: job.data.model, class: worker.class, worker: worker.id, outcome: 'retried' });
+      this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
+      return;
+    }
+    this.finish(job, 'failed', Date.now());
+    this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
+  }
+
+  /** Terminal: publish, keep the route exactly as long as the job's result, deliver the webhook, observe. */
+  private finish(job: ReportedJob, status: 'completed' | 'failed', now: number): void {
+    const { publisher, keys, config, worker, outbox } = this.options;
+    const id = job.id ?? '';
+    const message: StatusMessage = { id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted };
+    publisher
+      .pipeline()
+      .expire(keys.route(id), config.RESULT_TTL_S)
+      .publish(keys.statusChannel, JSON.stringify(message))
+      .exec()
+      .catch((error: unknown) => this.log.warn({ jobId: id, err: String(error) }, 'could not publish status'));
+    outbox
+      .release(id, job.data)
+      // The reserved delivery still fires after WEBHOOK_RECHECK_MS.
+      .catch((error: unknown) => this.log.warn({ jobId: id, err: String(error) }, 'could not release webhook; it goes out after the re-check delay'));
+    this.observe(job, status, now);
+  }
+
+  private observe(job: ReportedJob, outcome: 'completed' | 'failed', now: number): void {
+    const { metrics, worker } = this.options;
+    const labels = { model: job.data.model, class: worker.class };
+    const started = job.processedOn ?? now;
+    metrics.jobsCompleted.inc({ ...labels, worker: worker.id, outcome });
+    metrics.jobDuration.observe({ ...labels, stage: 'queue' }, (started - job.data.createdAt) / 1000);
+    metrics.jobDuration.observe({ ...labels, stage: 'service' }, (now - started) / 1000);
+    metrics.jobDuration.observe({ ...labels, stage: 'total' }, (now - job.data.createdAt) / 1000);
+  }
+
+  private publish(message: StatusMessage): void {
+    this.options.publisher
+      .publish(this.options.keys.statusChannel, JSON.stringify(message))
+      .catch((error: unknown) => this.log.warn({ jobId: message.id, err: String(error) }, 'could not publish status'));
+  }
+}
