@@ -1,11 +1,9 @@
+import { htmlPage } from './html-page.js';
+
 /** The live fleet page at `/`: one static document, no build step; it follows `/v1/fleet/stream` (SSE). */
-export const FLEET_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Scheduler fleet</title>
-<style>
+export const FLEET_PAGE = htmlPage({
+  title: 'Scheduler fleet',
+  head: `<style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1f2328; background: #f6f8fa; }
   h1 { font-size: 20px; margin: 0 0 4px; }
   .sub { color: #59636e; margin-bottom: 16px; }
@@ -19,10 +17,8 @@ export const FLEET_PAGE = `<!doctype html>
   .live { color: #1a7f37; } .draining { color: #9a6700; } .down { color: #cf222e; font-weight: 600; }
   .bar { display: inline-block; height: 8px; background: #0969da; border-radius: 4px; vertical-align: middle; }
   #status { color: #59636e; }
-</style>
-</head>
-<body>
-<h1>Scheduler fleet</h1>
+</style>`,
+  body: `<h1>Scheduler fleet</h1>
 <div class="sub">Live from <code>/v1/fleet/stream</code> · <span id="status">connecting…</span> · <a href="/admin/queues">queues</a> · <a href="/metrics">metrics</a></div>
 <div class="cards">
   <div class="card">throughput, last minute<b id="throughput">–</b>jobs/s</div>
@@ -57,7 +53,5 @@ export const FLEET_PAGE = `<!doctype html>
     render(JSON.parse(event.data));
   });
   source.onerror = () => { document.getElementById('status').textContent = 'reconnecting…'; };
-</script>
-</body>
-</html>
-`;
+</script>`,
+});

@@ -1,11 +1,8 @@
-import express, { type Router } from 'express';
-import { SchedError, type Catalog, type KeySpace } from '@sched/core';
-import { readFleetState } from '@sched/runtime';
-import type { Redis } from 'ioredis';
-import { FLEET_PAGE } from './fleet-page.js';
+import { fleetListSchema, modelCatalogSchema, type Catalog } from '@sched/core';
+import type { WorkerQueueState } from '@sched/runtime';
+import { defineRoute, jsonResponse, textResponse, type ApiRoute } from './api-route.js';
 import type { JobGateway } from './job-gateway.js';
 import type { RecentCompletions } from './recent-completions.js';
-import { methodNotAllowed } from './problem.js';
 
 export interface WorkerStatus {
   id: string;
@@ -26,77 +23,100 @@ export interface WorkerStatus {
 /** Refresh interval of the fleet stream (the page's update rate). */
 const STREAM_INTERVAL_MS = 1000;
 
-export function fleetRoutes(fleet: Catalog, store: JobGateway, redis: Redis, keys: KeySpace, recent: RecentCompletions): Router {
-  const router = express.Router();
+const SSE_FLEET = [
+  'An event `fleet` every second; `data:` is a `FleetSnapshot` (every worker and the last minute\'s throughput, p99 and routing share).',
+  'While Redis is unreachable the event is `unavailable` with `data: {}`. The stream never ends.',
+].join(' ');
 
+function workerStatus(s: WorkerQueueState, now: number): WorkerStatus {
+  return {
+    id: s.id,
+    class: s.descriptor?.class ?? null,
+    models: s.descriptor?.models ?? [],
+    slots: s.descriptor?.slots ?? null,
+    state: s.descriptor === null ? 'down' : s.descriptor.state,
+    depth: s.waiting + s.active,
+    waiting: s.waiting,
+    active: s.active,
+    retrying: s.delayed,
+    heartbeatAgeMs: Math.max(0, now - (s.descriptor?.heartbeatAt ?? s.lastSeenAt)),
+    serviceMs: s.descriptor?.serviceMs ?? {},
+    busy: s.descriptor?.busy ?? 0,
+    batchSize: s.descriptor?.batchSize ?? 1,
+  };
+}
+
+export interface FleetRoutesOptions {
+  catalog: Catalog;
+  jobs: Pick<JobGateway, 'fleetState'>;
+  recent: Pick<RecentCompletions, 'summary'>;
+}
+
+/** The fleet, its stream (the page at `/` follows it) and the model catalog. */
+export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
+  const { catalog, jobs, recent } = options;
   const workers = async (): Promise<WorkerStatus[]> => {
-    if (!store.connected) throw new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1 });
+    const states = await jobs.fleetState();
     const now = Date.now();
-    const states = await readFleetState(redis, keys);
-    return states.map((s) => ({
-          id: s.id,
-          class: s.descriptor?.class ?? null,
-          models: s.descriptor?.models ?? [],
-          slots: s.descriptor?.slots ?? null,
-          state: s.descriptor === null ? 'down' : s.descriptor.state,
-          depth: s.waiting + s.active,
-          waiting: s.waiting,
-          active: s.active,
-          retrying: s.delayed,
-          heartbeatAgeMs: Math.max(0, now - (s.descriptor?.heartbeatAt ?? s.lastSeenAt)),
-          serviceMs: s.descriptor?.serviceMs ?? {},
-          busy: s.descriptor?.busy ?? 0,
-          batchSize: s.descriptor?.batchSize ?? 1,
-        }));
+    return states.map((state) => workerStatus(state, now));
   };
 
-  router
-    .route('/v1/fleet')
-    .get(async (_req, res) => {
-      res.json({ workers: await workers() });
-    })
-    .all(methodNotAllowed(['GET', 'HEAD']));
-
-  // One `fleet` event a second: every worker plus the last minute's throughput, p99 and routing share.
-  router
-    .route('/v1/fleet/stream')
-    .get((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      let sequence = 0;
-      const send = (): void => {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/fleet',
+      operationId: 'getFleet',
+      tag: 'fleet',
+      summary: 'Every worker ever seen, with its queue load and liveness',
+      responses: { 200: jsonResponse('The fleet', fleetListSchema) },
+      errors: ['unauthorized', 'redis_unavailable'],
+      handle: async (_input, _req, res) => {
+        res.json({ workers: await workers() });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/fleet/stream',
+      operationId: 'streamFleet',
+      tag: 'fleet',
+      summary: 'The fleet once a second (Server-Sent Events; feeds the page at /)',
+      access: 'browser',
+      responses: { 200: textResponse('text/event-stream', SSE_FLEET) },
+      errors: ['unauthorized'],
+      handle: (_input, req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        let sequence = 0;
         const write = (text: string): void => {
           if (!res.destroyed && !res.writableEnded) res.write(text);
         };
-        workers().then(
-          (list) => write(`id: ${++sequence}\nevent: fleet\ndata: ${JSON.stringify({ workers: list, recent: recent.summary(Date.now()) })}\n\n`),
-          () => write(`event: unavailable\ndata: {}\n\n`),
-        );
-      };
-      send();
-      const timer = setInterval(send, STREAM_INTERVAL_MS);
-      req.on('close', () => clearInterval(timer));
-    })
-    .all(methodNotAllowed(['GET', 'HEAD']));
-
-  router
-    .route('/')
-    .get((_req, res) => {
-      res.type('html').send(FLEET_PAGE);
-    })
-    .all(methodNotAllowed(['GET', 'HEAD']));
-
-  router
-    .route('/v1/models')
-    .get((_req, res) => {
-      res.json({
-        models: Object.entries(fleet.models).map(([name, classes]) => ({
-          name,
-          classes,
-          workers: fleet.workers.filter((w) => w.models.includes(name)).map((w) => w.id),
-        })),
-      });
-    })
-    .all(methodNotAllowed(['GET', 'HEAD']));
-
-  return router;
+        const send = (): void => {
+          workers().then(
+            (list) => write(`id: ${++sequence}\nevent: fleet\ndata: ${JSON.stringify({ workers: list, recent: recent.summary(Date.now()) })}\n\n`),
+            () => write(`event: unavailable\ndata: {}\n\n`),
+          );
+        };
+        send();
+        const timer = setInterval(send, STREAM_INTERVAL_MS);
+        req.on('close', () => clearInterval(timer));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/models',
+      operationId: 'listModels',
+      tag: 'fleet',
+      summary: 'The model catalog',
+      responses: { 200: jsonResponse('Every model with its latency per class and the workers that serve it', modelCatalogSchema) },
+      errors: ['unauthorized'],
+      handle: (_input, _req, res) => {
+        res.json({
+          models: Object.entries(catalog.models).map(([name, classes]) => ({
+            name,
+            classes,
+            workers: catalog.workers.filter((w) => w.models.includes(name)).map((w) => w.id),
+          })),
+        });
+      },
+    }),
+  ];
 }

@@ -1,5 +1,5 @@
-import type { Request, RequestHandler, Response } from 'express';
-import { DEADLINE_RECHECK_MS, SchedError, isTerminal, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
+import type { Response } from 'express';
+import { DEADLINE_RECHECK_MS, isTerminal, jobNotFound, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
 import type { JobGateway } from './job-gateway.js';
 import type { StatusHub } from './status-hub.js';
 
@@ -13,48 +13,50 @@ const KEEP_ALIVE_MS = 15_000;
  * event's status). The first event is the job's status when the stream opens; the
  * stream ends after the terminal event.
  */
-export function jobEventsHandler(store: JobGateway, hub: StatusHub): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const id = String(req.params.id);
-    const header = req.get('last-event-id');
-    let sent = header !== undefined && /^\d+$/.test(header) ? Number(header) : -1;
-    // Watch before the first read, so no change between the read and the wait is lost.
-    const watch = hub.watch(id);
-    const closed = new AbortController();
-    res.on('close', () => closed.abort());
-    try {
-      let view = await store.read(id);
-      if (view === null) throw new SchedError('job_not_found', `no job ${id}`);
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      const send = (status: JobStatus, version: number, data: JobView): void => {
-        if (version <= sent) return;
-        sent = version;
-        res.write(`id: ${version}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`);
-      };
-      send(view.status, statusVersion(view.status, view.attempts), view);
-      while (!isTerminal(view.status) && !closed.signal.aborted) {
-        // A deadline expires without a message (derived when read): a job with one is re-read often.
-        const recheck = mayMissDeadline(view);
-        const message = await watch.next(recheck ? DEADLINE_RECHECK_MS : KEEP_ALIVE_MS, closed.signal);
-        if (closed.signal.aborted) break;
-        if (message === undefined) {
-          if (!recheck) res.write(': keep-alive\n\n');
-          else {
-            view = (await store.read(id)) ?? view;
-            send(view.status, statusVersion(view.status, view.attempts), view);
-          }
-          continue;
+export async function streamJobEvents(
+  jobs: Pick<JobGateway, 'read'>,
+  hub: Pick<StatusHub, 'watch'>,
+  id: string,
+  lastEventId: number | undefined,
+  res: Response,
+): Promise<void> {
+  let sent = lastEventId ?? -1;
+  // Watch before the first read, so no change between the read and the wait is lost.
+  const watch = hub.watch(id);
+  const closed = new AbortController();
+  res.on('close', () => closed.abort());
+  try {
+    let view = await jobs.read(id);
+    if (view === null) throw jobNotFound(id);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const send = (status: JobStatus, version: number, data: JobView): void => {
+      if (version <= sent) return;
+      sent = version;
+      res.write(`id: ${version}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    send(view.status, statusVersion(view.status, view.attempts), view);
+    while (!isTerminal(view.status) && !closed.signal.aborted) {
+      // A deadline expires without a message (derived when read): a job with one is re-read often.
+      const recheck = mayMissDeadline(view);
+      const message = await watch.next(recheck ? DEADLINE_RECHECK_MS : KEEP_ALIVE_MS, closed.signal);
+      if (closed.signal.aborted) break;
+      if (message === undefined) {
+        if (!recheck) res.write(': keep-alive\n\n');
+        else {
+          view = (await jobs.read(id)) ?? view;
+          send(view.status, statusVersion(view.status, view.attempts), view);
         }
-        view = (await store.read(id, message?.worker)) ?? view;
-        if (message === null || message.attempt === undefined) send(view.status, statusVersion(view.status, view.attempts), view);
-        else send(message.status, statusVersion(message.status, message.attempt), view);
-        if (message !== null && isTerminal(message.status)) break;
+        continue;
       }
-      // The read can show the end before its own message arrives: the terminal event is always sent.
-      if (isTerminal(view.status)) send(view.status, statusVersion(view.status, view.attempts), view);
-      res.end();
-    } finally {
-      watch.close();
+      view = (await jobs.read(id, message?.worker)) ?? view;
+      if (message === null || message.attempt === undefined) send(view.status, statusVersion(view.status, view.attempts), view);
+      else send(message.status, statusVersion(message.status, message.attempt), view);
+      if (message !== null && isTerminal(message.status)) break;
     }
-  };
+    // The read can show the end before its own message arrives: the terminal event is always sent.
+    if (isTerminal(view.status)) send(view.status, statusVersion(view.status, view.attempts), view);
+    res.end();
+  } finally {
+    watch.close();
+  }
 }

@@ -3,20 +3,21 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   BULLMQ_PRIORITY,
-  INGRESS_ATTEMPTS,
-  INGRESS_BACKOFF,
   INGRESS_QUEUE,
   SchedError,
+  keySpace,
+  redisUnavailable,
   workerQueueName,
-  type Config,
   type Catalog,
+  type Config,
   type JobAccepted,
+  type JobListCursor,
   type JobPayload,
   type JobRequest,
   type JobView,
   type KeySpace,
 } from '@sched/core';
-import { JobReader } from '@sched/runtime';
+import { JobReader, ingressJobOptions, producerQueueOptions, readFleetState, type RedisErrorLog, type RedisHealth, type WorkerQueueState } from '@sched/runtime';
 import { v5 as uuidv5 } from 'uuid';
 
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
@@ -30,26 +31,38 @@ const IDEMPOTENCY_NAMESPACE = '6f1c4c3e-7d2a-5b8e-9a41-2c6d8e0f5a17';
 
 const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|max retries/i;
 
+export interface JobGatewayOptions {
+  /** The API's fail-fast connection (`createRedis(url, 'producer')`). */
+  redis: Redis;
+  config: Pick<Config, 'KEY_PREFIX' | 'RESULT_TTL_S' | 'IDEMPOTENCY_TTL_S' | 'REDIS_TIMEOUT_MS'>;
+  /** The fleet file: the class of each worker and the latency of each model. */
+  catalog: Pick<Catalog, 'workers' | 'models'>;
+  /** Whether Redis answers (the process's RedisErrorLog); it also watches every queue opened here. */
+  redisLog: Pick<RedisErrorLog, 'watch'> & RedisHealth;
+}
+
 /**
  * The API's window on the queues. Every call fails fast with `redis_unavailable`
  * (503) when Redis is down or slow, never hangs: the producer connection has no
  * offline queue, and each call races REDIS_TIMEOUT_MS.
  */
 export class JobGateway {
+  private readonly redis: Redis;
+  private readonly keys: KeySpace;
+  private readonly config: JobGatewayOptions['config'];
+  private readonly redisLog: JobGatewayOptions['redisLog'];
   private readonly ingress: Queue<JobPayload>;
   private readonly workerQueues = new Map<string, Queue<JobPayload>>();
   private readonly reader: JobReader;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: KeySpace,
-    private readonly config: Config,
-    classOf: (workerId: string) => string | undefined,
-    models: Catalog['models'],
-  ) {
-    this.reader = new JobReader(redis, keys, classOf, models);
-    this.ingress = new Queue<JobPayload>(INGRESS_QUEUE, { connection: redis, prefix: config.KEY_PREFIX, skipVersionCheck: true });
-    this.ingress.on('error', () => undefined);
+  constructor(options: JobGatewayOptions) {
+    this.redis = options.redis;
+    this.config = options.config;
+    this.redisLog = options.redisLog;
+    this.keys = keySpace(this.config.KEY_PREFIX);
+    const classes = new Map(options.catalog.workers.map((w) => [w.id, w.class]));
+    this.reader = new JobReader(this.redis, this.keys, (id) => classes.get(id), options.catalog.models);
+    this.ingress = this.openQueue(INGRESS_QUEUE);
   }
 
   /**
@@ -82,15 +95,7 @@ export class JobGateway {
     try {
       await this.guard(() =>
         Promise.all([
-          this.ingress.add('job', payload, {
-            jobId: id,
-            priority: BULLMQ_PRIORITY[request.priority],
-            attempts: INGRESS_ATTEMPTS,
-            backoff: INGRESS_BACKOFF,
-            // Once dispatched the worker-queue job carries everything; a job that failed here is kept for reading.
-            removeOnComplete: true,
-            removeOnFail: { age: this.config.RESULT_TTL_S },
-          }),
+          this.ingress.add('job', payload, ingressJobOptions(id, BULLMQ_PRIORITY[request.priority], this.config)),
           this.redis
             .pipeline()
             .zadd(this.keys.jobIndex, createdAt, id)
@@ -117,7 +122,7 @@ export class JobGateway {
    * Newest first from the job index (never a scan of keys): pages of ids after `cursor`,
    * each read and filtered by status, until `limit` match or the index ends.
    */
-  async list(filter: { status?: JobView['status']; model?: string; limit: number; cursor?: { score: number; id: string } }): Promise<{ jobs: JobView[]; next?: { score: number; id: string } }> {
+  async list(filter: { status?: JobView['status']; model?: string; limit: number; cursor?: JobListCursor }): Promise<{ jobs: JobView[]; next?: JobListCursor }> {
     const key = filter.model === undefined ? this.keys.jobIndex : this.keys.jobIndexByModel(filter.model);
     const jobs: JobView[] = [];
     let max: string = filter.cursor === undefined ? '+inf' : String(filter.cursor.score);
@@ -150,42 +155,42 @@ export class JobGateway {
   }
 
   /**
-   * Cancels a job that has not started: removes it from whichever queue holds it (BullMQ
-   * refuses while it is locked, i.e. running or being dispatched) and leaves a terminal
-   * record with the same retention. Returns the cancelled view; 409 once it runs or ran.
+   * Removes the job from ingress, or from `workerId`'s queue. False while BullMQ holds it locked
+   * (being dispatched, held by a late-binding dispatcher, or started on its worker); BullMQ also
+   * answers true for a job that is not there.
    */
-  async cancel(id: string, publish: (view: JobView) => Promise<void>): Promise<JobView | null> {
-    for (let tries = 0; tries < 40; tries++) {
-      const view = await this.read(id);
-      if (view === null || view.status === 'cancelled') return view;
-      if (view.status === 'running' || view.status === 'completed' || view.status === 'failed') {
-        throw new SchedError('job_not_cancellable', `job ${id} is ${view.status}; only a job that has not started can be cancelled`);
-      }
-      const queue = view.status === 'queued' || view.worker === undefined ? this.ingress : this.workerQueueFor(view.worker.id);
-      const removed = await this.guard(() => queue.remove(id));
-      if (removed === 1) {
-        const cancelled: JobView = { ...view, status: 'cancelled', timings: { ...view.timings, finishedAt: new Date().toISOString() } };
-        delete cancelled.worker;
-        await this.guard(() => this.redis.set(this.keys.terminal(id), JSON.stringify(cancelled), 'EX', this.config.RESULT_TTL_S));
-        // Cancelled either way: a failed announcement must not turn the answer into an error.
-        await publish(view.worker === undefined ? cancelled : { ...cancelled, worker: view.worker }).catch(() => undefined);
-        return cancelled;
-      }
-      // Locked: it is being dispatched (a moment), held by a late-binding dispatcher (asked to let go,
-      // again every 10 tries in case the request came before the hold), or has just started; look again.
-      if (queue === this.ingress && tries % 10 === 0) await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    throw new SchedError('job_not_cancellable', `job ${id} did not stay still long enough to cancel`);
+  async remove(id: string, workerId?: string): Promise<boolean> {
+    const queue = workerId === undefined ? this.ingress : this.workerQueue(workerId);
+    return (await this.guard(() => queue.remove(id))) === 1;
   }
 
-  private workerQueueFor(workerId: string): Queue<JobPayload> {
+  /** Asks the dispatcher holding the job in ingress to let go of it (it answers on the status channel). */
+  async requestCancel(id: string): Promise<void> {
+    await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
+  }
+
+  /** The record of a job that left the queues without running, kept as long as a result. */
+  async recordTerminal(view: JobView): Promise<void> {
+    await this.guard(() => this.redis.set(this.keys.terminal(view.id), JSON.stringify(view), 'EX', this.config.RESULT_TTL_S));
+  }
+
+  /** Every worker ever seen, with its descriptor and queue counts. */
+  async fleetState(): Promise<WorkerQueueState[]> {
+    return this.guard(() => readFleetState(this.redis, this.keys));
+  }
+
+  private workerQueue(workerId: string): Queue<JobPayload> {
     let queue = this.workerQueues.get(workerId);
     if (queue === undefined) {
-      queue = new Queue<JobPayload>(workerQueueName(workerId), { connection: this.redis, prefix: this.config.KEY_PREFIX, skipVersionCheck: true });
-      queue.on('error', () => undefined);
+      queue = this.openQueue(workerQueueName(workerId));
       this.workerQueues.set(workerId, queue);
     }
+    return queue;
+  }
+
+  private openQueue(name: string): Queue<JobPayload> {
+    const queue = new Queue<JobPayload>(name, producerQueueOptions(this.redis, this.config.KEY_PREFIX));
+    this.redisLog.watch(queue, `queue ${name}`);
     return queue;
   }
 
@@ -198,8 +203,9 @@ export class JobGateway {
     await this.guard(() => this.redis.ping());
   }
 
+  /** The error log sees an outage first (any connection, any queue); the status covers start-up, before any error. */
   get connected(): boolean {
-    return this.redis.status === 'ready';
+    return this.redisLog.reachable && this.redis.status === 'ready';
   }
 
   async close(): Promise<void> {
@@ -208,23 +214,19 @@ export class JobGateway {
   }
 
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    if (!this.connected) throw unavailable();
+    if (!this.connected) throw redisUnavailable();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(unavailable()), this.config.REDIS_TIMEOUT_MS);
+      timer = setTimeout(() => reject(redisUnavailable()), this.config.REDIS_TIMEOUT_MS);
     });
     try {
       return await Promise.race([operation(), timeout]);
     } catch (error) {
       if (error instanceof SchedError) throw error;
-      if (!this.connected || (error instanceof Error && CONNECTION_ERROR.test(error.message))) throw unavailable(error);
+      if (!this.connected || (error instanceof Error && CONNECTION_ERROR.test(error.message))) throw redisUnavailable(error);
       throw error;
     } finally {
       clearTimeout(timer);
     }
   }
-}
-
-function unavailable(cause?: unknown): SchedError {
-  return new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1, cause });
 }

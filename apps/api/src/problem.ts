@@ -27,9 +27,14 @@ function fromBodyParser(error: unknown): SchedError | null {
   }
 }
 
+/** Anything thrown on the way to an answer, as the problem the client gets. */
+export function toProblem(error: unknown): SchedError {
+  return fromBodyParser(error) ?? toSchedError(error);
+}
+
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const sched = fromBodyParser(error) ?? toSchedError(error);
+    const sched = toProblem(error);
     if (sched.code === 'internal') logger.error({ err: error, path: req.path }, 'unhandled error');
     if (res.headersSent) {
       res.end();

@@ -144,3 +144,29 @@ describe('webhooks on a deployment without WEBHOOK_SECRET', () => {
     }
   });
 });
+
+describe('sched_jobs_rejected_total', () => {
+  it('starts every reason at 0 and counts each refused submission under its code, the door included', async () => {
+    const fresh = await createApi(testConfig(redis.url), { fleet });
+    try {
+      const at = `http://127.0.0.1:${await fresh.listen()}`;
+      const rejected = async (): Promise<Record<string, number>> => {
+        const text = await (await fetch(`${at}/metrics`)).text();
+        return Object.fromEntries([...text.matchAll(/^sched_jobs_rejected_total\{reason="(\w+)"[^}]*\} (\d+)/gm)].map((m): [string, number] => [m[1] ?? '', Number(m[2])]));
+      };
+      expect(Object.values(await rejected()).every((n) => n === 0)).toBe(true);
+      expect(Object.keys(await rejected())).toEqual(expect.arrayContaining(['invalid_json', 'validation_failed', 'unknown_model', 'redis_unavailable', 'unauthorized']));
+      const send = (body: string, contentType = 'application/json'): Promise<Response> =>
+        fetch(`${at}/v1/jobs`, { method: 'POST', headers: { 'content-type': contentType }, body });
+      await send('{"model": ');
+      await send(JSON.stringify({ model: 'default', input: 1, priority: 'urgent' }));
+      await send(JSON.stringify({ model: 'gpt-9', input: 1 }));
+      await send('hello', 'text/plain');
+      await fetch(`${at}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'has space' }, body: '{}' });
+      expect((await send(JSON.stringify({ model: 'default', input: 1 }))).status).toBe(202);
+      expect(await rejected()).toMatchObject({ invalid_json: 1, validation_failed: 2, unknown_model: 1, unsupported_media_type: 1, payload_too_large: 0 });
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -237,6 +237,52 @@ describe('the document', () => {
   });
 });
 
+describe('the route table', () => {
+  /** What the document promised before the table existed (method, path, operationId and response statuses). */
+  const OPERATIONS = [
+    'post /v1/jobs submitJob 202 400 401 413 415 422 500 503',
+    'get /v1/jobs listJobs 200 400 401 500 503',
+    'get /v1/jobs/{id} getJob 200 400 401 404 500 503',
+    'delete /v1/jobs/{id} cancelJob 200 401 404 409 500 503',
+    'get /v1/jobs/{id}/events streamJobEvents 200 401 404 500 503',
+    'get /v1/fleet getFleet 200 401 500 503',
+    'get /v1/fleet/stream streamFleet 200 401 500',
+    'get /v1/models listModels 200 401 500',
+    'get /healthz getHealth 200 500',
+    'get /readyz getReadiness 200 500 503',
+    'get /metrics getMetrics 200 500',
+    'get / getFleetPage 200 401 500',
+    'get /admin/queues getQueueBoard 200 401 500',
+    'get /openapi.json getOpenApiDocument 200 500',
+    'get /docs getDocsPage 200 500',
+    'get /docs/assets/{file} getDocsAsset 200 404 500',
+  ];
+  const COMPONENTS = [
+    'FieldError', 'FleetList', 'FleetSnapshot', 'FleetWorker', 'Health', 'JobAccepted', 'JobError', 'JobList',
+    'JobRequest', 'JobResult', 'JobTimings', 'JobView', 'ModelCatalog', 'ProblemDetails', 'Readiness', 'RecentSummary', 'WebhookView',
+  ];
+
+  it('documents every operation, response and component the API has always had', () => {
+    const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => [method, path, op.operationId, ...Object.keys(op.responses)].join(' ')),
+    );
+    expect(operations).toEqual(OPERATIONS);
+    expect(Object.keys(spec.components.schemas)).toEqual(COMPONENTS);
+  });
+
+  it('answers a method a path does not have with 405 and exactly the documented methods in Allow', async () => {
+    const example: Record<string, string> = { id: '5f0c7a56-6a4c-4d0e-9d5e-2d1a3b4c5d6e', file: 'swagger-ui.css' };
+    for (const [path, item] of Object.entries(spec.paths)) {
+      const methods = Object.keys(item).map((m) => m.toUpperCase());
+      const expected = ['GET', 'HEAD', 'POST', 'DELETE'].filter((m) => methods.includes(m) || (m === 'HEAD' && methods.includes('GET')));
+      const res = await fetch(`${base}${path.replace(/\{(\w+)\}/g, (_, name: string) => example[name] ?? name)}`, { method: 'PUT' });
+      expect(res.status, path).toBe(405);
+      expect(res.headers.get('allow'), path).toBe(expected.join(', '));
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+    }
+  });
+});
+
 describe('real traffic matches the document', () => {
   it('a body the API accepts validates against the request schema, and one it refuses does not', async () => {
     const body = {

@@ -90,19 +90,65 @@ export const jobListSchema = z.object({
   nextCursor: z.string().optional().meta({ description: 'Pass as `cursor` for the next page; absent on the last page' }),
 }).meta({ id: 'JobList' });
 
-/** Query of `GET /v1/jobs` (what job-routes.ts accepts; the cursor is opaque). */
-export const jobListQuerySchema = z.object({
-  status: z.enum(JOB_STATUSES).optional(),
+/**
+ * The request body of `POST /v1/jobs` under its component name. zod types `input` as `unknown`,
+ * so the generator would call it optional; a key is required exactly when the schema refuses it
+ * absent. (Module level: a zod `id` can be registered once per process.)
+ */
+export const jobRequestBodySchema = jobRequestSchema.meta({
+  id: 'JobRequest',
+  required: Object.entries(jobRequestSchema.shape)
+    .filter(([, schema]) => !schema.safeParse(undefined).success)
+    .map(([key]) => key),
+});
+
+/** Where a listing page ended: the next page starts after this index entry. */
+export interface JobListCursor {
+  score: number;
+  id: string;
+}
+
+/** The opaque `nextCursor` of a listing page (its inverse is the `cursor` field of jobListQuerySchema). */
+export function encodeJobListCursor(cursor: JobListCursor): string {
+  return Buffer.from(`${cursor.score}:${cursor.id}`).toString('base64url');
+}
+
+/**
+ * A query value that must be a number. Query values arrive as strings (or arrays, when repeated),
+ * and `z.coerce` would read an empty value as 0.
+ */
+const queryNumber = <T extends z.ZodNumber>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value), schema);
+
+const LIMIT_ERROR = { error: 'expected 1-100' };
+const WAIT_ERROR = { error: `expected 0-${MAX_LONG_POLL_S}` };
+
+/** Query of `GET /v1/jobs`; unknown parameters are refused. */
+export const jobListQuerySchema = z.strictObject({
+  status: z.enum(JOB_STATUSES, { error: `expected one of ${JOB_STATUSES.join(', ')}` }).optional(),
   model: modelName.optional(),
-  limit: z.int().min(1).max(100).default(20),
-  cursor: z.string().optional().meta({ description: '`nextCursor` of the previous page' }),
+  limit: queryNumber(z.int(LIMIT_ERROR).min(1, LIMIT_ERROR).max(100, LIMIT_ERROR)).default(20),
+  cursor: z
+    .string()
+    .transform((text, ctx): JobListCursor => {
+      const match = /^(\d+):([0-9a-f-]{36})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+      if (match === null) {
+        ctx.addIssue({ code: 'custom', message: 'expected a nextCursor from a previous page' });
+        return z.NEVER;
+      }
+      return { score: Number(match[1]), id: match[2] ?? '' };
+    })
+    .optional()
+    .meta({ description: '`nextCursor` of the previous page' }),
 });
 
 /** Query of `GET /v1/jobs/:id`. */
 export const jobReadQuerySchema = z.object({
-  wait: z.number().min(0).max(MAX_LONG_POLL_S).optional().meta({
-    description: `Long-poll: answer when the job finishes or after this many seconds (0-${MAX_LONG_POLL_S}), whichever comes first`,
-  }),
+  wait: queryNumber(z.number(WAIT_ERROR).min(0, WAIT_ERROR).max(MAX_LONG_POLL_S, WAIT_ERROR))
+    .optional()
+    .meta({
+      description: `Long-poll: answer when the job finishes or after this many seconds (0-${MAX_LONG_POLL_S}), whichever comes first`,
+    }),
 });
 
 export const jobIdParamsSchema = z.object({ id: jobId });
@@ -111,7 +157,7 @@ export const jobIdParamsSchema = z.object({ id: jobId });
 export const jobSubmitHeadersSchema = z.object({
   'Idempotency-Key': z
     .string()
-    .regex(/^[\x21-\x7e]{1,255}$/)
+    .regex(/^[\x21-\x7e]{1,255}$/, { error: 'expected 1-255 visible ASCII characters' })
     .optional()
     .meta({
       description:
@@ -119,13 +165,18 @@ export const jobSubmitHeadersSchema = z.object({
     }),
 });
 
-/** Headers of `GET /v1/jobs/:id/events`. */
+const EVENT_ID = /^\d+$/;
+
+/**
+ * Headers of `GET /v1/jobs/:id/events`. A reconnecting EventSource sends back whatever id it saw
+ * last; one that is not ours starts the stream from the beginning rather than failing it.
+ */
 export const jobEventsHeadersSchema = z.object({
   'Last-Event-ID': z
     .string()
-    .regex(/^\d+$/)
     .optional()
-    .meta({ description: 'The `id` of the last event seen: a reconnecting stream resumes after it, without repeats' }),
+    .transform((value) => (value !== undefined && EVENT_ID.test(value) ? Number(value) : undefined))
+    .meta({ pattern: EVENT_ID.source, description: 'The `id` of the last event seen: a reconnecting stream resumes after it, without repeats' }),
 });
 
 const ERROR_CODES = Object.keys(ERROR_TABLE) as SchedErrorCode[];

@@ -68,6 +68,11 @@ export function redisUnavailable(cause?: unknown): SchedError {
   return new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1, cause });
 }
 
+/** The 404 of a job id that names no job (unknown, expired, or not an id the server makes). */
+export function jobNotFound(id: string): SchedError {
+  return new SchedError('job_not_found', `no job ${id}`);
+}
+
 export function toSchedError(error: unknown): SchedError {
   if (error instanceof SchedError) return error;
   return new SchedError('internal', undefined, { cause: error });

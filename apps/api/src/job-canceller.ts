@@ -1,0 +1,83 @@
+import { CANCEL_WAIT_MS, SchedError, isTerminal, type JobView } from '@sched/core';
+import type { JobGateway } from './job-gateway.js';
+import type { StatusHub } from './status-hub.js';
+
+export interface JobCancellerOptions {
+  jobs: Pick<JobGateway, 'read' | 'remove' | 'requestCancel' | 'recordTerminal'>;
+  hub: Pick<StatusHub, 'watch' | 'publish'>;
+  /**
+   * How long a cancel waits for the dispatcher holding the job to answer.
+   * @defaultValue CANCEL_WAIT_MS
+   */
+  waitMs?: number;
+}
+
+const notCancellable = (id: string, why: string): SchedError => new SchedError('job_not_cancellable', `job ${id} ${why}`);
+
+/**
+ * `DELETE /v1/jobs/:id`: the owner of a job decides. A job no one holds is removed here (BullMQ
+ * refuses a locked one), recorded as cancelled and announced. A job locked in ingress is held by a
+ * dispatcher (late binding, or in the middle of a dispatch): it is asked once, on the cancel
+ * channel, and its next status message is the answer: `cancelled` (the dispatcher removed it and
+ * wrote the record), `dispatched` (now in a worker queue, removed there if it has not started), or
+ * nothing within `waitMs` (409). A job locked in a worker queue has started: 409.
+ */
+export class JobCanceller {
+  private readonly jobs: JobCancellerOptions['jobs'];
+  private readonly hub: JobCancellerOptions['hub'];
+  private readonly waitMs: number;
+
+  constructor(options: JobCancellerOptions) {
+    this.jobs = options.jobs;
+    this.hub = options.hub;
+    this.waitMs = options.waitMs ?? CANCEL_WAIT_MS;
+  }
+
+  /** The cancelled view (again for a job already cancelled); null for an unknown job; 409 once it runs or ran. */
+  async cancel(id: string): Promise<JobView | null> {
+    // Watch before the first read, so a change between any read and the wait is never missed.
+    const watch = this.hub.watch(id);
+    try {
+      const deadline = Date.now() + this.waitMs;
+      let asked = false;
+      let view = await this.jobs.read(id);
+      for (;;) {
+        if (view === null || view.status === 'cancelled') return view;
+        if (view.status === 'running' || isTerminal(view.status)) throw notCancellable(id, `is ${view.status}; only a job that has not started can be cancelled`);
+        const workerId = view.status === 'dispatched' ? view.worker?.id : undefined;
+        if (workerId !== undefined) {
+          if (await this.jobs.remove(id, workerId)) return await this.recordCancelled(view);
+          throw notCancellable(id, 'is running; only a job that has not started can be cancelled');
+        }
+        if (!asked) {
+          if (await this.jobs.remove(id)) {
+            // BullMQ answers 1 for a job that is not there too: one dispatched meantime is in a worker queue now.
+            const after = await this.jobs.read(id);
+            if (after?.worker === undefined) return await this.recordCancelled(view);
+            view = after;
+            continue;
+          }
+          // Locked: a dispatcher holds it or is dispatching it; asked once, it answers on the status channel.
+          await this.jobs.requestCancel(id);
+          asked = true;
+        }
+        const message = await watch.next(deadline - Date.now());
+        if (message === undefined) throw notCancellable(id, `is held by a dispatcher that did not let go of it within ${this.waitMs} ms; try again`);
+        // null: the subscription reconnected and a message may be lost; the read tells.
+        view = await this.jobs.read(id, message?.worker);
+      }
+    } finally {
+      watch.close();
+    }
+  }
+
+  private async recordCancelled(view: JobView): Promise<JobView> {
+    const cancelled: JobView = { ...view, status: 'cancelled', timings: { ...view.timings, finishedAt: new Date().toISOString() } };
+    delete cancelled.worker;
+    await this.jobs.recordTerminal(cancelled);
+    const message = { id: view.id, status: 'cancelled' as const, at: Date.now(), attempt: view.attempts };
+    // Cancelled either way: a failed announcement must not turn the answer into an error.
+    await this.hub.publish(view.worker === undefined ? message : { ...message, worker: view.worker.id }).catch(() => undefined);
+    return cancelled;
+  }
+}
