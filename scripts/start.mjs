@@ -1,16 +1,12 @@
 // `npm start`: installs dependencies on a fresh checkout, then runs the local cluster.
 // Plain JavaScript so it runs before anything is installed.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installIfFresh } from './install-if-fresh.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-if (!existsSync(join(root, 'node_modules', '.bin', 'tsx'))) {
-  process.stdout.write('Installing dependencies (npm ci)…\n');
-  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (install.status !== 0) process.exit(install.status ?? 1);
-}
+installIfFresh(root);
 const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', 'apps/cluster/src/main.ts', ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',

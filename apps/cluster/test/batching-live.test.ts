@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keySpace, parseCatalog, type JobView } from '@sched/core';
 import { createRedis } from '@sched/runtime';
-import { readJob, submitJob, useCluster } from './support.js';
+import { useCluster } from './support.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 200, p99Ms: 200, batchAlpha: 0.1 } } },
@@ -12,8 +12,8 @@ const ctx = useCluster(fleet);
 
 describe('dynamic batching on a live worker', () => {
   it('runs a full batch at once, taking base × (1 + α·(b − 1))', async () => {
-    const ids = await Promise.all([1, 2, 3, 4].map((i) => submitJob(ctx.cluster.apiUrl, { model: 'default', input: i })));
-    const views: JobView[] = await Promise.all(ids.map((id) => readJob(ctx.cluster.apiUrl, id, 10)));
+    const accepted = await Promise.all([1, 2, 3, 4].map((i) => ctx.client.submit({ model: 'default', input: i })));
+    const views: JobView[] = await Promise.all(accepted.map(({ id }) => ctx.client.wait(id, { timeoutS: 10 })));
     expect(views.map((v) => v.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
     const finished = views.map((v) => Date.parse(v.timings.finishedAt ?? ''));
     // One execution: all four finish together, 200 × 1.3 = 260 ms after the batch started.
@@ -24,7 +24,8 @@ describe('dynamic batching on a live worker', () => {
   });
 
   it('fires a lone job once it has waited maxQueueDelayMs', async () => {
-    const view = await readJob(ctx.cluster.apiUrl, await submitJob(ctx.cluster.apiUrl, { model: 'default', input: 'alone' }), 10);
+    const { id } = await ctx.client.submit({ model: 'default', input: 'alone' });
+    const view = await ctx.client.wait(id, { timeoutS: 10 });
     expect(view.status).toBe('completed');
     expect(view.timings.totalMs).toBeGreaterThanOrEqual(150 + 200);
     expect(view.timings.totalMs).toBeLessThan(150 + 200 + 100);

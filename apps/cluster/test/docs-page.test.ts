@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { jobViewSchema } from '@sched/core';
+import { untilStatus } from '@sched/testkit';
 import { ARTIFACTS, launchChromium } from './browser.js';
-import { PRICED_FLEET, readJob, submitJob, until, useCluster } from './support.js';
+import { PRICED_FLEET, useCluster } from './support.js';
 
 const ctx = useCluster(PRICED_FLEET);
 let browser: Browser;
@@ -61,9 +62,9 @@ describe('the API docs at /docs', () => {
   });
 
   it('describes a finished job exactly as the API answers it', async () => {
-    const id = await submitJob(ctx.cluster.apiUrl, { model: 'default', input: { prompt: 'hi' }, metadata: { run: 7 } });
-    await until(ctx.cluster.apiUrl, id, 'completed');
-    const view = await readJob(ctx.cluster.apiUrl, id);
+    const { id } = await ctx.client.submit({ model: 'default', input: { prompt: 'hi' }, metadata: { run: 7 } });
+    await untilStatus(ctx.client, id, 'completed');
+    const view = await ctx.client.get(id);
     // A completed job carries what a queued one lacks: worker, result and every timing.
     expect(Object.keys(view)).toEqual(expect.arrayContaining(['worker', 'result', 'timings']));
     expect(Object.keys(view.timings)).toHaveLength(7);

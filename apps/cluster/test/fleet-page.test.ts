@@ -2,40 +2,33 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
 import { ARTIFACTS, launchChromium } from './browser.js';
-import { PRICED_FLEET, readJob, submitJob } from './support.js';
+import { PRICED_FLEET, useCluster } from './support.js';
 
-let redis: RedisServer;
-let cluster: LocalCluster;
+const ctx = useCluster(PRICED_FLEET);
 let browser: Browser;
 let loading = true;
 let load: Promise<void> = Promise.resolve();
 
 beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet: PRICED_FLEET });
   browser = await launchChromium();
 });
 afterAll(async () => {
   loading = false;
   await load;
   await browser?.close();
-  await cluster?.close();
-  await redis?.destroy();
 });
 
 describe('the live fleet page at /', () => {
   it('shows every worker of the fleet with numbers that change under load', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 700 } });
-    await page.goto(`${cluster.apiUrl}/`);
+    await page.goto(`${ctx.cluster.apiUrl}/`);
     for (const worker of PRICED_FLEET.workers) await page.locator(`tr[data-worker="${worker.id}"]`).waitFor({ timeout: 10_000 });
     const jobsBefore = await page.locator('#jobs').innerText();
 
     load = (async () => {
       let i = 0;
-      while (loading) await readJob(cluster.apiUrl, await submitJob(cluster.apiUrl, { model: 'default', input: i++ }), 5);
+      while (loading) await ctx.client.wait((await ctx.client.submit({ model: 'default', input: i++ })).id, { timeoutS: 5 });
     })();
     // The page updates itself (SSE): the job count and the throughput move without a reload.
     await page.waitForFunction((before) => document.getElementById('jobs')?.textContent !== before, jobsBefore, { timeout: 10_000 });

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog, type JobView } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { readJob, submitJob } from './support.js';
+import { useCluster } from './support.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } }, rare: { tpu: { p50Ms: 5, p99Ms: 5 } } },
@@ -12,8 +10,7 @@ const fleet = parseCatalog({
   ],
 });
 
-let redis: RedisServer;
-let cluster: LocalCluster;
+const ctx = useCluster(fleet, { WORKER_IDS: 'gpu-0' });
 const done: string[] = [];
 const parked: string[] = [];
 
@@ -22,25 +19,20 @@ interface Page {
   nextCursor?: string;
 }
 
+// The client has no listing call: the query string is what these tests are about.
 async function list(query: string): Promise<Page> {
-  const res = await fetch(`${cluster.apiUrl}/v1/jobs?${query}`);
+  const res = await fetch(`${ctx.cluster.apiUrl}/v1/jobs?${query}`);
   expect(res.status).toBe(200);
   return (await res.json()) as Page;
 }
 
 beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url, { WORKER_IDS: 'gpu-0' }), { fleet });
   for (let i = 0; i < 5; i++) {
-    const id = await submitJob(cluster.apiUrl, { model: 'default', input: i });
-    await readJob(cluster.apiUrl, id, 5);
+    const { id } = await ctx.client.submit({ model: 'default', input: i });
+    await ctx.client.wait(id, { timeoutS: 5 });
     done.push(id);
-    parked.push(await submitJob(cluster.apiUrl, { model: 'rare', input: i }));
+    parked.push((await ctx.client.submit({ model: 'rare', input: i })).id);
   }
-});
-afterAll(async () => {
-  await cluster?.close();
-  await redis?.destroy();
 });
 
 describe('GET /v1/jobs', () => {
@@ -71,7 +63,7 @@ describe('GET /v1/jobs', () => {
 
   it('rejects a bad query with 400 naming the parameter', async () => {
     for (const query of ['status=done', 'limit=0', 'limit=101', 'cursor=nonsense', 'colour=red']) {
-      const res = await fetch(`${cluster.apiUrl}/v1/jobs?${query}`);
+      const res = await fetch(`${ctx.cluster.apiUrl}/v1/jobs?${query}`);
       expect(res.status, query).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe('invalid_query');
     }

@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { PRICED_FLEET, readJob, submitJob } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PRICED_FLEET, useCluster } from './support.js';
 
 /**
  * promtool's lint may only flag names that are not ours: BullMQ's exporter and
@@ -10,20 +8,11 @@ import { PRICED_FLEET, readJob, submitJob } from './support.js';
  */
 const ALLOWED_LINT = /^(bullmq_|nodejs_|process_)/;
 
-const fleet = PRICED_FLEET;
-
-let redis: RedisServer;
-let cluster: LocalCluster;
+const ctx = useCluster(PRICED_FLEET);
 
 beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
-  const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => submitJob(cluster.apiUrl, { model: 'default', input: i })));
-  for (const id of ids) await readJob(cluster.apiUrl, id, 10);
-});
-afterAll(async () => {
-  await cluster?.close();
-  await redis?.destroy();
+  const accepted = await Promise.all(Array.from({ length: 10 }, (_, i) => ctx.client.submit({ model: 'default', input: i })));
+  for (const { id } of accepted) await ctx.client.wait(id, { timeoutS: 10 });
 });
 
 async function scrape(url: string): Promise<string> {
@@ -41,6 +30,7 @@ function promtoolFindings(text: string): { status: number | null; findings: stri
 
 describe('/metrics on every process', () => {
   it('parses with promtool, and its lint flags only BullMQ and prom-client default names', async () => {
+    const { cluster } = ctx;
     const endpoints = {
       api: `${cluster.apiUrl}/metrics`,
       dispatcher: `http://127.0.0.1:${cluster.dispatcher.metricsPort}/metrics`,
@@ -57,6 +47,7 @@ describe('/metrics on every process', () => {
   });
 
   it('exports the contract names, with queue counts merged into one family per process', async () => {
+    const { cluster } = ctx;
     const api = await scrape(`${cluster.apiUrl}/metrics`);
     expect(api).toMatch(/^sched_jobs_submitted_total\{model="default",priority="normal",app="api"\} 10$/m);
     expect(api).toMatch(/^sched_jobs_rejected_total\{reason="unknown_model",app="api"\} 0$/m);

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCatalog, type JobView } from '@sched/core';
 import { simulateOutput } from '@sched/exec';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { readJob, submitJob, until } from './support.js';
+import { untilStatus } from '@sched/testkit';
+import { readJob, useCluster } from './support.js';
 
 const fleet = parseCatalog({
   models: {
@@ -16,23 +15,18 @@ const fleet = parseCatalog({
   ],
 });
 
-let redis: RedisServer;
-let cluster: LocalCluster;
+const ctx = useCluster(fleet, { SCHED_POLICY: 'greedy-gpu' });
 
-beforeAll(async () => {
-  redis = await RedisServer.start();
-  cluster = await startLocalCluster(testConfig(redis.url, { SCHED_POLICY: 'greedy-gpu' }), { fleet });
-});
-afterAll(async () => {
-  await cluster?.close();
-  await redis?.destroy();
-});
+/** Submits a job and long-polls it to its end. */
+async function run(model: string, input: unknown, timeoutS = 10): Promise<JobView> {
+  const { id } = await ctx.client.submit({ model, input });
+  return ctx.client.wait(id, { timeoutS });
+}
 
 describe('submit → dispatch → worker → result', () => {
   it('completes a job with the deterministic output and consistent timings', async () => {
     const input = { text: 'hello', n: 3 };
-    const id = await submitJob(cluster.apiUrl, { model: 'default', input });
-    const view = await readJob(cluster.apiUrl, id, 10);
+    const view = await run('default', input);
     expect(view.status).toBe('completed');
     expect(view.worker).toEqual({ id: 'gpu-0', class: 'gpu' });
     expect(view.result).toEqual({ model: 'default', worker: 'gpu-0', class: 'gpu', output: simulateOutput('default', input) });
@@ -46,11 +40,10 @@ describe('submit → dispatch → worker → result', () => {
 
   it('answers a long-poll within 20 ms of the completion', async () => {
     // Two untimed jobs first: the first requests of a fresh process pay for JIT and connection set-up.
-    for (let i = 0; i < 2; i++) await readJob(cluster.apiUrl, await submitJob(cluster.apiUrl, { model: 'default', input: -i }), 10);
+    for (let i = 0; i < 2; i++) await run('default', -i);
     const lags: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const id = await submitJob(cluster.apiUrl, { model: 'default', input: i });
-      const view = await readJob(cluster.apiUrl, id, 10);
+      const view = await run('default', i);
       const receivedAt = Date.now();
       expect(view.status).toBe('completed');
       lags.push(receivedAt - Date.parse(view.timings.finishedAt ?? ''));
@@ -63,39 +56,39 @@ describe('submit → dispatch → worker → result', () => {
   });
 
   it('returns the current view when the wait runs out first', async () => {
-    const id = await submitJob(cluster.apiUrl, { model: 'slow', input: 'x' });
+    const { id } = await ctx.client.submit({ model: 'slow', input: 'x' });
     const started = Date.now();
-    const view = await readJob(cluster.apiUrl, id, 0.2);
+    // A fractional wait, which the client (whole seconds) never sends: raw HTTP.
+    const view = await readJob(ctx.cluster.apiUrl, id, 0.2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(['queued', 'dispatched', 'running']).toContain(view.status);
-    await until(cluster.apiUrl, id, 'completed');
+    await untilStatus(ctx.client, id, 'completed');
   });
 
   it('reports queued → running → completed as the job moves', async () => {
-    const id = await submitJob(cluster.apiUrl, { model: 'slow', input: 'watch me' });
-    const running = await until(cluster.apiUrl, id, 'running');
+    const { id } = await ctx.client.submit({ model: 'slow', input: 'watch me' });
+    const running = await untilStatus(ctx.client, id, 'running');
     expect(running.worker?.id).toBeDefined();
     expect(running.timings.startedAt).toBeDefined();
     expect(running.timings.finishedAt).toBeUndefined();
-    const done: JobView = await readJob(cluster.apiUrl, id, 5);
+    const done: JobView = await ctx.client.wait(id, { timeoutS: 5 });
     expect(done.status).toBe('completed');
   });
 });
 
 describe('greedy-gpu (the prototype rule)', () => {
   it('sends a job to the idle gpu rather than the idle cpu', async () => {
-    const view = await readJob(cluster.apiUrl, await submitJob(cluster.apiUrl, { model: 'default', input: 'a' }), 10);
+    const view = await run('default', 'a');
     expect(view.worker?.class).toBe('gpu');
   });
 
   it('sends the next job to the shortest queue while the gpu is saturated', async () => {
-    const first = await submitJob(cluster.apiUrl, { model: 'slow', input: 'occupy the gpu' });
-    const running = await until(cluster.apiUrl, first, 'running');
+    const { id: first } = await ctx.client.submit({ model: 'slow', input: 'occupy the gpu' });
+    const running = await untilStatus(ctx.client, first, 'running');
     expect(running.worker?.id).toBe('gpu-0');
-    const second = await submitJob(cluster.apiUrl, { model: 'default', input: 'overflow' });
-    const view = await readJob(cluster.apiUrl, second, 10);
+    const view = await run('default', 'overflow');
     expect(view.status).toBe('completed');
     expect(view.worker).toEqual({ id: 'cpu-0', class: 'cpu' });
-    await readJob(cluster.apiUrl, first, 10);
+    await ctx.client.wait(first, { timeoutS: 10 });
   });
 });

@@ -3,9 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, RedisServer, freePort, testConfig, waitFor } from '@sched/testkit';
-import { startLocalCluster, type LocalCluster } from '../src/index.js';
-import { PRICED_FLEET, readJob, submitJob } from './support.js';
+import { REPO_ROOT, freePort, waitFor } from '@sched/testkit';
+import { PRICED_FLEET, useCluster } from './support.js';
 
 const PROM_DIR = join(REPO_ROOT, 'infra', 'prometheus');
 const GRAFANA_DIR = join(REPO_ROOT, 'infra', 'grafana');
@@ -31,10 +30,7 @@ interface Dashboard {
 }
 
 const dashboard = JSON.parse(readFileSync(join(GRAFANA_DIR, 'dashboards', 'scheduler.json'), 'utf8')) as Dashboard;
-const fleet = PRICED_FLEET;
-
-let redis: RedisServer;
-let cluster: LocalCluster;
+const ctx = useCluster(PRICED_FLEET);
 let prometheus: ChildProcess | undefined;
 let promUrl: string;
 let dir: string;
@@ -54,14 +50,13 @@ async function query(expr: string): Promise<QueryResult['data']['result']> {
 }
 
 beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
+  const { cluster, client } = ctx;
   // Keep jobs flowing so every rate() has something to see.
   load = (async () => {
     let i = 0;
     while (loading) {
-      const id = await submitJob(cluster.apiUrl, { model: 'default', input: i++ });
-      await readJob(cluster.apiUrl, id, 5);
+      const { id } = await client.submit({ model: 'default', input: i++ });
+      await client.wait(id, { timeoutS: 5 });
     }
   })();
   dir = mkdtempSync(join(tmpdir(), 'sched-prom-'));
@@ -89,8 +84,6 @@ afterAll(async () => {
   loading = false;
   await load;
   prometheus?.kill('SIGTERM');
-  await cluster?.close();
-  await redis?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,42 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCatalog, seededRng } from '@sched/core';
-import { createApi, type Api } from '@sched/api';
-import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { createWorkerHost, type WorkerHost } from '@sched/worker';
-import { readJob, submitJob } from './support.js';
+import { useTestCluster } from '@sched/testkit/fixtures';
+import { createWorkerHost } from '@sched/worker';
+import { startApiAndDispatcher } from './support.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } },
   workers: [{ id: 'flaky-0', class: 'gpu', slots: 4, failureRate: 0.5 }],
 });
 
-let redis: RedisServer;
-let api: Api;
-let dispatcher: Dispatcher;
-let workers: WorkerHost;
-let base: string;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  const config = testConfig(redis.url, { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5' });
-  workers = await createWorkerHost(config, { fleet, rng: seededRng(7), serveMetrics: false });
-  dispatcher = await createDispatcher(config, { fleet, serveMetrics: false });
-  api = await createApi(config, { fleet });
-  base = `http://127.0.0.1:${await api.listen()}`;
-});
-afterAll(async () => {
-  await api?.close();
-  await dispatcher?.close();
-  await workers?.close();
-  await redis?.destroy();
-});
+// The worker host gets a seeded rng, so which runs fail is the same every time.
+const ctx = useTestCluster(
+  async (config) => {
+    const workers = await createWorkerHost(config, { fleet, rng: seededRng(7), serveMetrics: false });
+    const services = await startApiAndDispatcher(config, fleet);
+    return {
+      apiUrl: services.apiUrl,
+      close: async () => {
+        await services.close();
+        await workers.close();
+      },
+    };
+  },
+  { env: { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5' } },
+);
 
 describe('a worker that fails half its runs', () => {
   it('still completes every job within MAX_ATTEMPTS, retrying in the same worker queue', async () => {
-    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => submitJob(base, { model: 'default', input: i })));
-    const views = await Promise.all(ids.map((id) => readJob(base, id, 20)));
-    expect(views.map((v) => v.status)).toEqual(ids.map(() => 'completed'));
+    const { client } = ctx;
+    const accepted = await Promise.all(Array.from({ length: 30 }, (_, i) => client.submit({ model: 'default', input: i })));
+    const views = await Promise.all(accepted.map(({ id }) => client.wait(id, { timeoutS: 20 })));
+    expect(views.map((v) => v.status)).toEqual(accepted.map(() => 'completed'));
     const attempts = views.map((v) => v.attempts);
     expect(Math.max(...attempts)).toBeGreaterThan(1);
     expect(Math.max(...attempts)).toBeLessThanOrEqual(12);

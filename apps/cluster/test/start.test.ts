@@ -1,9 +1,8 @@
 import { createServer } from 'node:http';
 import { createConnection, type AddressInfo } from 'node:net';
-import { verifyWebhook } from '@sched/client';
+import { createClient, verifyWebhook } from '@sched/client';
 import { describe, expect, it } from 'vitest';
 import { spawnApp, waitFor } from '@sched/testkit';
-import { readJob, submitJob } from './support.js';
 
 const quiet = { API_PORT: '0', DISPATCHER_METRICS_PORT: '0', WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', HEARTBEAT_MS: '200' };
 
@@ -29,7 +28,8 @@ describe('the local cluster (npm start)', () => {
     expect(await portOpen(redisPort)).toBe(true);
     expect(app.output()).toContain(`curl -s -X POST ${apiUrl}/v1/jobs`);
 
-    const view = await readJob(apiUrl, await submitJob(apiUrl, { model: 'resnet50', input: 'cat.jpg' }), 10);
+    const client = createClient({ baseUrl: apiUrl });
+    const view = await client.wait((await client.submit({ model: 'resnet50', input: 'cat.jpg' })).id, { timeoutS: 10 });
     expect(view.status).toBe('completed');
 
     // Webhooks work out of the box: a loopback receiver is allowed, and the banner's secret verifies them.
@@ -47,12 +47,13 @@ describe('the local cluster (npm start)', () => {
     await new Promise((resolve) => receiver.once('listening', resolve));
     try {
       const hook = `http://localhost:${(receiver.address() as AddressInfo).port}/done`;
-      const id = await submitJob(apiUrl, { model: 'resnet50', input: 'dog.jpg', webhook: { url: hook } });
+      const { id } = await client.submit({ model: 'resnet50', input: 'dog.jpg', webhook: { url: hook } });
       await waitFor(() => received.length > 0, 10_000, 'the webhook');
       const first = received[0] ?? { body: '', headers: {} };
       expect(verifyWebhook(secret, first.body, first.headers).job).toMatchObject({ id, status: 'completed' });
     } finally {
       receiver.close();
+      await client.close();
     }
 
     app.child.kill('SIGINT');

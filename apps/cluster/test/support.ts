@@ -1,7 +1,53 @@
-import { afterAll, beforeAll, expect } from 'vitest';
-import { parseCatalog, type Catalog, type JobView } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
+import { expect } from 'vitest';
+import { createApi, type Api } from '@sched/api';
+import { parseCatalog, type Catalog, type Config, type JobView } from '@sched/core';
+import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
+import { useTestCluster, type TestCluster } from '@sched/testkit/fixtures';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
+
+/**
+ * The local cluster (api + dispatcher + worker host in this process) on `fleet`, on its own
+ * redis-server, for the tests of one file or `describe`. Read `ctx.cluster` and `ctx.client`
+ * inside tests.
+ */
+export function useCluster(fleet: Catalog, env: Record<string, string> = {}): TestCluster<LocalCluster> {
+  return useTestCluster((config) => startLocalCluster(config, { fleet }), { env });
+}
+
+export interface ApiAndDispatcher {
+  readonly api: Api;
+  readonly dispatcher: Dispatcher;
+  readonly apiUrl: string;
+  close(): Promise<void>;
+}
+
+/** An API and a dispatcher without a worker host: the test runs its workers itself (a process it kills, a host with a seeded rng). */
+export async function startApiAndDispatcher(config: Config, fleet?: Catalog): Promise<ApiAndDispatcher> {
+  const dispatcher = await createDispatcher(config, { fleet, serveMetrics: false });
+  const api = await createApi(config, { fleet });
+  return {
+    api,
+    dispatcher,
+    apiUrl: `http://127.0.0.1:${await api.listen()}`,
+    close: async () => {
+      await api.close();
+      await dispatcher.close();
+    },
+  };
+}
+
+/** A small fast fleet with prices: one gpu (2 slots) and one cpu, for the metrics tests. */
+export const PRICED_FLEET = parseCatalog({
+  models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
+  workers: [
+    { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
+    { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
+  ],
+});
+
+// Raw-fetch helpers: for a test of the HTTP itself (a fractional `?wait=`), and for the tests
+// that do not use the fixture's client yet (late-binding, cancel, deadlines). The others use
+// `ctx.client` and `untilStatus` from the test kit.
 
 export async function submitJob(baseUrl: string, body: unknown): Promise<string> {
   const res = await fetch(`${baseUrl}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -24,40 +70,4 @@ export async function until(baseUrl: string, id: string, status: JobView['status
     if (Date.now() > deadline) throw new Error(`job ${id} is ${view.status}, not ${status}, after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** A small fast fleet with prices: one gpu (2 slots) and one cpu, for the metrics tests. */
-export const PRICED_FLEET = parseCatalog({
-  models: { default: { gpu: { p50Ms: 5, p99Ms: 10 }, cpu: { p50Ms: 20, p99Ms: 40 } } },
-  workers: [
-    { id: 'gpu-0', class: 'gpu', slots: 2, costPerHour: 2 },
-    { id: 'cpu-0', class: 'cpu', slots: 1, costPerHour: 0.2 },
-  ],
-});
-
-/**
- * A local cluster on its own redis-server for one test file: started before its tests, stopped
- * after. Read `ctx.cluster` inside tests (it exists once `beforeAll` ran).
- */
-export function useCluster(fleet: Catalog, env: Record<string, string> = {}): { readonly cluster: LocalCluster; readonly redisUrl: string } {
-  let redis: RedisServer | undefined;
-  let cluster: LocalCluster | undefined;
-  beforeAll(async () => {
-    redis = await RedisServer.start({ appendOnly: false });
-    cluster = await startLocalCluster(testConfig(redis.url, env), { fleet });
-  });
-  afterAll(async () => {
-    await cluster?.close();
-    await redis?.destroy();
-  });
-  return {
-    get cluster(): LocalCluster {
-      if (cluster === undefined) throw new Error('the cluster starts in beforeAll');
-      return cluster;
-    },
-    get redisUrl(): string {
-      if (redis === undefined) throw new Error('redis starts in beforeAll');
-      return redis.url;
-    },
-  };
 }

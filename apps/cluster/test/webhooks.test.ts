@@ -3,10 +3,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { verifyWebhook } from '@sched/client';
+import { verifyWebhook, type SchedClient } from '@sched/client';
 import { parseCatalog, type JobView } from '@sched/core';
-import { TEST_WEBHOOK_SECRET, freePort } from '@sched/testkit';
-import { readJob, submitJob, until, useCluster } from './support.js';
+import { TEST_WEBHOOK_SECRET, freePort, untilStatus } from '@sched/testkit';
+import { useCluster } from './support.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 8 } }, slow: { gpu: { p50Ms: 900, p99Ms: 900 } } },
@@ -68,10 +68,10 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.stop()));
 });
 
-async function webhookSettles(base: string, id: string, state: 'delivered' | 'failed', timeoutMs = 10_000): Promise<JobView> {
+async function webhookSettles(client: SchedClient, id: string, state: 'delivered' | 'failed', timeoutMs = 10_000): Promise<JobView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const view = await readJob(base, id);
+    const view = await client.get(id);
     if (view.webhook?.state === state) return view;
     if (Date.now() > deadline) throw new Error(`webhook of ${id} is ${JSON.stringify(view.webhook)}, not ${state}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -83,9 +83,9 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
 
   it('POSTs the job view once, signed per Standard Webhooks, verifiable by the package and the client helper', async () => {
     const r = await receiver();
-    const base = ctx.cluster.apiUrl;
-    const id = await submitJob(base, { model: 'default', input: { n: 1 }, webhook: { url: r.url() } });
-    const view = await webhookSettles(base, id, 'delivered');
+    const { client } = ctx;
+    const { id } = await client.submit({ model: 'default', input: { n: 1 }, webhook: { url: r.url() } });
+    const view = await webhookSettles(client, id, 'delivered');
     expect(view).toMatchObject({ status: 'completed', webhook: { state: 'delivered', attempts: 1, lastStatus: 204 } });
     expect(r.hits).toHaveLength(1);
     const hit = r.hits[0] as Hit;
@@ -106,9 +106,9 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
 
   it('a receiver that answers 500 twice then 200 gets three attempts with the same webhook-id', async () => {
     const r = await receiver((n) => ({ status: n < 2 ? 500 : 200 }));
-    const base = ctx.cluster.apiUrl;
-    const id = await submitJob(base, { model: 'default', input: { n: 2 }, webhook: { url: r.url() } });
-    const view = await webhookSettles(base, id, 'delivered');
+    const { client } = ctx;
+    const { id } = await client.submit({ model: 'default', input: { n: 2 }, webhook: { url: r.url() } });
+    const view = await webhookSettles(client, id, 'delivered');
     expect(view.webhook).toMatchObject({ state: 'delivered', attempts: 3, lastStatus: 200 });
     expect(view.webhook?.deliveredAt).toBeDefined();
     expect(r.hits.map((h) => h.headers['webhook-id'])).toEqual([id, id, id]);
@@ -121,16 +121,16 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
 
   it('shows retrying with the last status and error between attempts, and honours Retry-After', async () => {
     const r = await receiver((n) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 }));
-    const base = ctx.cluster.apiUrl;
-    const id = await submitJob(base, { model: 'default', input: { n: 3 }, webhook: { url: r.url() } });
+    const { client } = ctx;
+    const { id } = await client.submit({ model: 'default', input: { n: 3 }, webhook: { url: r.url() } });
     const deadline = Date.now() + 5000;
-    let view = await readJob(base, id);
+    let view = await client.get(id);
     while (view.webhook?.state !== 'retrying' && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 10));
-      view = await readJob(base, id);
+      view = await client.get(id);
     }
     expect(view.webhook).toMatchObject({ state: 'retrying', attempts: 1, lastStatus: 503, lastError: 'receiver answered 503' });
-    await webhookSettles(base, id, 'delivered');
+    await webhookSettles(client, id, 'delivered');
     const [first, second] = r.hits as [Hit, Hit];
     // Without Retry-After the first retry comes after ~20 ms.
     expect(second.at - first.at).toBeGreaterThanOrEqual(950);
@@ -138,22 +138,22 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
 
   it('a receiver down for a while still gets the delivery once it is up', async () => {
     const port = await freePort();
-    const base = ctx.cluster.apiUrl;
-    const id = await submitJob(base, { model: 'default', input: { n: 4 }, webhook: { url: `http://127.0.0.1:${port}/late` } });
-    await until(base, id, 'completed');
+    const { client } = ctx;
+    const { id } = await client.submit({ model: 'default', input: { n: 4 }, webhook: { url: `http://127.0.0.1:${port}/late` } });
+    await untilStatus(client, id, 'completed');
     // Connection refused, retried with backoff.
     const deadline = Date.now() + 5000;
-    let view = await readJob(base, id);
+    let view = await client.get(id);
     while ((view.webhook?.attempts ?? 0) < 2 && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 10));
-      view = await readJob(base, id);
+      view = await client.get(id);
     }
     expect(view.webhook).toMatchObject({ state: 'retrying' });
     expect(view.webhook?.lastError).toMatch(/ECONNREFUSED/);
     expect(view.webhook?.lastStatus).toBeUndefined();
     await new Promise((res) => setTimeout(res, 300));
     const r = await receiver(undefined, port);
-    const delivered = await webhookSettles(base, id, 'delivered', 15_000);
+    const delivered = await webhookSettles(client, id, 'delivered', 15_000);
     expect(r.hits).toHaveLength(1);
     expect(r.hits[0]?.url).toBe('/late');
     expect(delivered.webhook?.attempts).toBeGreaterThanOrEqual(3);
@@ -163,31 +163,31 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
     const gone = await receiver(() => ({ status: 410 }));
     const target = await receiver(() => ({ status: 200 }));
     const redirect = await receiver(() => ({ status: 307, headers: { location: target.url('/moved') } }));
-    const base = ctx.cluster.apiUrl;
-    const goneId = await submitJob(base, { model: 'default', input: { n: 5 }, webhook: { url: gone.url() } });
-    const redirectId = await submitJob(base, { model: 'default', input: { n: 6 }, webhook: { url: redirect.url() } });
-    const view = await webhookSettles(base, goneId, 'failed');
+    const { client } = ctx;
+    const { id: goneId } = await client.submit({ model: 'default', input: { n: 5 }, webhook: { url: gone.url() } });
+    const { id: redirectId } = await client.submit({ model: 'default', input: { n: 6 }, webhook: { url: redirect.url() } });
+    const view = await webhookSettles(client, goneId, 'failed');
     expect(view.webhook).toMatchObject({ state: 'failed', attempts: 1, lastStatus: 410 });
     await new Promise((r) => setTimeout(r, 600));
     expect(gone.hits).toHaveLength(1);
     // The redirecting receiver is retried (it did not answer 2xx), the target is never called.
     expect(redirect.hits.length).toBeGreaterThanOrEqual(2);
     expect(target.hits).toHaveLength(0);
-    const redirected = (await readJob(base, redirectId)).webhook;
+    const redirected = (await client.get(redirectId)).webhook;
     expect(redirected?.lastStatus).toBe(307);
     expect(redirected?.lastError).toContain('redirects are not followed');
   });
 
   it('a job running longer than the re-check delay is delivered once, when it finishes', async () => {
     const r = await receiver();
-    const base = ctx.cluster.apiUrl;
-    const id = await submitJob(base, { model: 'slow', input: { n: 9 }, webhook: { url: r.url() } });
-    await until(base, id, 'running');
+    const { client } = ctx;
+    const { id } = await client.submit({ model: 'slow', input: { n: 9 }, webhook: { url: r.url() } });
+    await untilStatus(client, id, 'running');
     // The reserved delivery's safety net (300 ms) fires while the job runs: nothing is sent yet.
     await new Promise((res) => setTimeout(res, 500));
     expect(r.hits).toHaveLength(0);
-    expect((await readJob(base, id)).webhook).toEqual({ state: 'pending', attempts: 0 });
-    const view = await webhookSettles(base, id, 'delivered');
+    expect((await client.get(id)).webhook).toEqual({ state: 'pending', attempts: 0 });
+    const view = await webhookSettles(client, id, 'delivered');
     expect(view.webhook?.attempts).toBe(1);
     const finishedAt = Date.parse(view.timings.finishedAt ?? '');
     // Released on completion, not at the next re-check.
@@ -197,15 +197,15 @@ describe('webhooks to a loopback receiver (WEBHOOK_ALLOW_PRIVATE=true)', () => {
 
   it('a failed job sends its webhook too, and a job without one shows no webhook field', async () => {
     const r = await receiver();
-    const base = ctx.cluster.apiUrl;
+    const { client } = ctx;
     // A 1 ms deadline cannot be met: the dispatcher fails it without running it.
-    const id = await submitJob(base, { model: 'default', input: { n: 7 }, deadlineMs: 1, webhook: { url: r.url() } });
-    const view = await webhookSettles(base, id, 'delivered');
+    const { id } = await client.submit({ model: 'default', input: { n: 7 }, deadlineMs: 1, webhook: { url: r.url() } });
+    const view = await webhookSettles(client, id, 'delivered');
     expect(view).toMatchObject({ status: 'failed', error: { code: 'deadline_exceeded' } });
     const payload = verifyWebhook(TEST_WEBHOOK_SECRET, r.hits[0]?.body ?? '', r.hits[0]?.headers ?? {}).job;
     expect(payload).toMatchObject({ id, status: 'failed', error: { code: 'deadline_exceeded' } });
-    const plain = await submitJob(base, { model: 'default', input: { n: 8 } });
-    expect(await until(base, plain, 'completed')).not.toHaveProperty('webhook');
+    const { id: plain } = await client.submit({ model: 'default', input: { n: 8 } });
+    expect(await untilStatus(client, plain, 'completed')).not.toHaveProperty('webhook');
   });
 
   it('counts deliveries by outcome in sched_webhook_deliveries_total', async () => {
@@ -240,9 +240,9 @@ describe('SSRF guard (private addresses not allowed)', () => {
 
   it('blocks a hostname that resolves to 127.0.0.1 at delivery, without retrying', async () => {
     const r = await receiver();
-    const base = ctx.cluster.apiUrl;
-    const id = await submitJob(base, { model: 'default', input: {}, webhook: { url: `http://localhost:${r.port}/hook` } });
-    const view = await webhookSettles(base, id, 'failed');
+    const { client } = ctx;
+    const { id } = await client.submit({ model: 'default', input: {}, webhook: { url: `http://localhost:${r.port}/hook` } });
+    const view = await webhookSettles(client, id, 'failed');
     expect(view.webhook).toMatchObject({ state: 'failed', attempts: 1 });
     expect(view.webhook?.lastError).toMatch(/not allowed.*127\.0\.0\.1/);
     await new Promise((res) => setTimeout(res, 300));

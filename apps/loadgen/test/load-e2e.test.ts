@@ -1,8 +1,7 @@
-import { createClient, type SchedClient } from '@sched/client';
-import { startLocalCluster, type LocalCluster } from '@sched/cluster';
+import { startLocalCluster } from '@sched/cluster';
 import { parseCatalog, seededRng } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestCluster } from '@sched/testkit/fixtures';
+import { describe, expect, it } from 'vitest';
 import { burstSchedule } from '../src/arrival-schedule.js';
 import { buildLoadReport } from '../src/load-report.js';
 import { runLoad } from '../src/load-runner.js';
@@ -21,20 +20,7 @@ const fleet = parseCatalog({
   ],
 });
 
-let redis: RedisServer;
-let cluster: LocalCluster;
-let client: SchedClient;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
-  client = createClient({ baseUrl: cluster.apiUrl });
-});
-afterAll(async () => {
-  await client?.close();
-  await cluster?.close();
-  await redis?.destroy();
-});
+const ctx = useTestCluster((config) => startLocalCluster(config, { fleet }));
 
 describe('a burst through the real api, dispatcher and workers', () => {
   it('completes all 20 jobs and reports the share of each class and worker', async () => {
@@ -51,7 +37,7 @@ describe('a burst through the real api, dispatcher and workers', () => {
         timeoutS: 20,
         requestFor: (index) => ({ model: models[index] ?? 'resnet50', input: { seq: index } }),
       },
-      { target: client },
+      { target: ctx.client },
     );
     const report = buildLoadReport('burst', recorder);
 

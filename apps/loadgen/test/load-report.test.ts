@@ -1,21 +1,8 @@
 import { ApiError } from '@sched/client';
-import type { JobView } from '@sched/core';
 import { describe, expect, it } from 'vitest';
 import { LoadRecorder } from '../src/load-recorder.js';
 import { buildLoadReport, formatLoadReport } from '../src/load-report.js';
-
-function view(worker: string, workerClass: string): JobView {
-  return {
-    id: 'j',
-    status: 'completed',
-    model: 'default',
-    priority: 'normal',
-    worker: { id: worker, class: workerClass },
-    result: { model: 'default', worker, class: workerClass, output: null },
-    attempts: 1,
-    timings: { createdAt: '' },
-  };
-}
+import { completedView } from './job-views.js';
 
 /** 100 jobs over 2 s: latencies 1..100 ms; 75 on gpu-0, 20 on cpu-0, 5 on cpu-1; 2 rejected. */
 function sampleRecorder(): LoadRecorder {
@@ -23,7 +10,7 @@ function sampleRecorder(): LoadRecorder {
   for (let i = 1; i <= 100; i++) {
     recorder.noteSubmit(i * 20 - 20, 0);
     const [worker, workerClass] = i <= 75 ? ['gpu-0', 'gpu'] : i <= 95 ? ['cpu-0', 'cpu'] : ['cpu-1', 'cpu'];
-    recorder.recordView(view(worker, workerClass), i, 2000);
+    recorder.recordView(completedView('j', worker, workerClass), i, 2000);
   }
   for (let i = 0; i < 2; i++) {
     recorder.noteSubmit(1990, 12.5);

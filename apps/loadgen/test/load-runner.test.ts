@@ -4,19 +4,7 @@ import type { JobAccepted, JobView } from '@sched/core';
 import { describe, expect, it } from 'vitest';
 import { burstSchedule, type ArrivalSchedule } from '../src/arrival-schedule.js';
 import { runLoad, type LoadTarget } from '../src/load-runner.js';
-
-function completedView(id: string, worker = 'gpu-0', workerClass = 'gpu'): JobView {
-  return {
-    id,
-    status: 'completed',
-    model: 'default',
-    priority: 'normal',
-    worker: { id: worker, class: workerClass },
-    result: { model: 'default', worker, class: workerClass, output: null },
-    attempts: 1,
-    timings: { createdAt: new Date(0).toISOString() },
-  };
-}
+import { completedView } from './job-views.js';
 
 /**
  * The runner's unit tests drive it through the two calls it makes, with a

@@ -27,7 +27,7 @@ describe('trace readers', () => {
 
   // The trace README says 8,818 requests; the file holds 8,819 data rows.
   it('reads the whole bundled Azure code trace (8,819 rows over about 57 minutes)', () => {
-    const text = readFileSync(new URL('../../../../shared/traces/azure-llm-2023-code.csv', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../../../traces/azure-llm-2023-code.csv', import.meta.url), 'utf8');
     const rows = parseAzureCsvTrace(text, 'code');
     expect(rows).toHaveLength(8819);
     const spanMin = (rows[rows.length - 1]?.t ?? 0) / 60_000;

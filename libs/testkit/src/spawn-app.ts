@@ -11,9 +11,27 @@ export interface SpawnedApp {
   readonly exited: Promise<number | string>;
 }
 
-/** Runs an app's `src/main.ts` as its own process, as a container would: configured only by environment. */
-export function spawnApp(app: 'api' | 'dispatcher' | 'worker' | 'cluster', env: Record<string, string>): SpawnedApp {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', `apps/${app}/src/main.ts`], {
+export interface SpawnAppOptions {
+  /**
+   * `source` runs `src/main.ts` through tsx with the `@sched/source` condition (nothing to build);
+   * `dist` runs `dist/main.js` with plain node, as the container does, so every package it
+   * imports resolves to its built `dist/` (the build must have run).
+   * @defaultValue 'source'
+   */
+  from?: 'source' | 'dist';
+}
+
+export type AppName = 'api' | 'dispatcher' | 'worker' | 'cluster';
+
+/** The path of an app's built entry point, relative to the repository root. */
+export function builtMain(app: AppName): string {
+  return `apps/${app}/dist/main.js`;
+}
+
+/** Runs an app as its own process, as a container would: configured only by environment. */
+export function spawnApp(app: AppName, env: Record<string, string>, options: SpawnAppOptions = {}): SpawnedApp {
+  const args = options.from === 'dist' ? [builtMain(app)] : ['--import', 'tsx', '--conditions=@sched/source', `apps/${app}/src/main.ts`];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '@sched/core';
 
-/** A config for an in-process test: its own key prefix, ports picked by the OS, quiet logs, fast timers. */
 /** The webhook signing secret every test cluster uses (receivers verify with it). */
 export const TEST_WEBHOOK_SECRET = 'whsec_qxZyl0Oka510nYu2LG2UueSWra/Ms5LlmcUao99MnLM=';
 
-export function testConfig(redisUrl: string, overrides: Record<string, string> = {}): Config {
-  return loadConfig({
+/**
+ * The environment of a test: its own key prefix, ports picked by the OS, quiet logs, fast
+ * timers. For an app started as a process; {@link testConfig} is the same, parsed.
+ */
+export function testEnv(redisUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
     REDIS_URL: redisUrl,
     KEY_PREFIX: `t${randomUUID().slice(0, 8)}`,
     API_HOST: '127.0.0.1',
@@ -20,5 +23,10 @@ export function testConfig(redisUrl: string, overrides: Record<string, string> =
     LOG_LEVEL: 'silent',
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     ...overrides,
-  });
+  };
+}
+
+/** A config for an in-process test ({@link testEnv}, validated and frozen). */
+export function testConfig(redisUrl: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(redisUrl, overrides));
 }

@@ -1,8 +1,11 @@
-import { startLocalCluster, type LocalCluster } from '@sched/cluster';
+import { ApiError } from '@sched/client';
 import { parseCatalog } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, createClient, type SchedClient } from '../src/index.js';
+import { useTestCluster } from '@sched/testkit/fixtures';
+import { describe, expect, it } from 'vitest';
+import { startLocalCluster } from '../src/index.js';
+
+// The client's contract against the real API. It lives with the cluster's tests: the client
+// package cannot depend on the cluster (the cluster's tests use the client).
 
 const fleet = parseCatalog({
   models: {
@@ -15,23 +18,11 @@ const fleet = parseCatalog({
   ],
 });
 
-let redis: RedisServer;
-let cluster: LocalCluster;
-let client: SchedClient;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  cluster = await startLocalCluster(testConfig(redis.url), { fleet });
-  client = createClient({ baseUrl: cluster.apiUrl, timeoutMs: 5000 });
-});
-afterAll(async () => {
-  await client?.close();
-  await cluster?.close();
-  await redis?.destroy();
-});
+const ctx = useTestCluster((config) => startLocalCluster(config, { fleet }), { client: { timeoutMs: 5000 } });
 
 describe('client against the real API', () => {
   it('submits a job and waits for its completed view', async () => {
+    const { client } = ctx;
     const accepted = await client.submit({ model: 'default', input: { text: 'hi' }, priority: 'high' });
     expect(accepted).toMatchObject({ status: 'queued', model: 'default' });
     const view = await client.wait(accepted.id, { timeoutS: 10 });
@@ -41,6 +32,7 @@ describe('client against the real API', () => {
   });
 
   it('keeps long-polling past one poll until the job is terminal', async () => {
+    const { client } = ctx;
     const { id } = await client.submit({ model: 'slow', input: 1 });
     const started = performance.now();
     // Polls of 1 s: the first returns the job still running, the second its result.
@@ -50,6 +42,7 @@ describe('client against the real API', () => {
   });
 
   it('throws wait_timeout when its own limit passes first', async () => {
+    const { client } = ctx;
     const { id } = await client.submit({ model: 'slow', input: 2 });
     const failure = await client.wait(id, { timeoutS: 1 }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApiError);
@@ -57,6 +50,7 @@ describe('client against the real API', () => {
   });
 
   it('stops waiting when its signal aborts, with the signal reason', async () => {
+    const { client } = ctx;
     const { id } = await client.submit({ model: 'slow', input: 3 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('enough')), 100);
@@ -66,6 +60,7 @@ describe('client against the real API', () => {
   });
 
   it('throws an ApiError with the problem details of a schema violation', async () => {
+    const { client } = ctx;
     const failure = await client
       .submit({ model: 'default', input: 1, priority: 'urgent' as 'high' })
       .catch((error: unknown) => error);
@@ -76,6 +71,7 @@ describe('client against the real API', () => {
   });
 
   it('throws unknown_model (422) and job_not_found (404) with their status', async () => {
+    const { client } = ctx;
     await expect(client.submit({ model: 'no-such-model', input: 1 })).rejects.toMatchObject({
       code: 'unknown_model',
       status: 422,
@@ -87,6 +83,7 @@ describe('client against the real API', () => {
   });
 
   it('reads the fleet and the model catalog', async () => {
+    const { client } = ctx;
     expect(JSON.stringify(await client.fleet())).toContain('gpu-0');
     expect(JSON.stringify(await client.models())).toContain('slow');
   });
