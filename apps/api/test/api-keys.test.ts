@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { createApi, type Api } from '../src/index.js';
+import { useApi } from './use-api.js';
 
 const KEY = 'k-0123456789abcdef';
 const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
 
-let redis: RedisServer;
-let api: Api;
+const ctx = useApi(fleet, { env: { API_KEYS: `${KEY},other-key-0123456789` } });
 let base: string;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  api = await createApi(testConfig(redis.url, { API_KEYS: `${KEY},other-key-0123456789` }), { fleet });
-  base = `http://127.0.0.1:${await api.listen()}`;
-});
-afterAll(async () => {
-  await api?.close();
-  await redis?.destroy();
+beforeAll(() => {
+  base = ctx.cluster.apiUrl;
 });
 
 const submit = (headers: Record<string, string>): Promise<Response> =>

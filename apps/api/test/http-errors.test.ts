@@ -1,25 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { createApi, type Api } from '../src/index.js';
+import { testConfig } from '@sched/testkit';
+import { createApi } from '../src/index.js';
+import { useApi } from './use-api.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 50, p99Ms: 50 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }],
 });
 
-let redis: RedisServer;
-let api: Api;
-let base: string;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  api = await createApi(testConfig(redis.url), { fleet });
-  base = `http://127.0.0.1:${await api.listen()}`;
-});
-afterAll(async () => {
-  await api?.close();
-  await redis?.destroy();
+const ctx = useApi(fleet);
+let base = '';
+beforeAll(() => {
+  base = ctx.cluster.apiUrl;
 });
 
 interface Problem {
@@ -130,7 +123,7 @@ describe('bad input gets a clear problem+json error', () => {
 
 describe('webhooks on a deployment without WEBHOOK_SECRET', () => {
   it('refuses a job with a webhook (422 webhooks_disabled) and still takes jobs without one', async () => {
-    const plain = await createApi(testConfig(redis.url, { WEBHOOK_SECRET: '' }), { fleet });
+    const plain = await createApi(testConfig(ctx.redisUrl, { WEBHOOK_SECRET: '' }), { fleet });
     try {
       const at = `http://127.0.0.1:${await plain.listen()}/v1/jobs`;
       const headers = { 'content-type': 'application/json' };
@@ -147,7 +140,7 @@ describe('webhooks on a deployment without WEBHOOK_SECRET', () => {
 
 describe('sched_jobs_rejected_total', () => {
   it('starts every reason at 0 and counts each refused submission under its code, the door included', async () => {
-    const fresh = await createApi(testConfig(redis.url), { fleet });
+    const fresh = await createApi(testConfig(ctx.redisUrl), { fleet });
     try {
       const at = `http://127.0.0.1:${await fresh.listen()}`;
       const rejected = async (): Promise<Record<string, number>> => {

@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { keySpace, parseCatalog, type Config } from '@sched/core';
 import { createRedis } from '@sched/runtime';
-import { RedisServer, testConfig } from '@sched/testkit';
-import { createApi, type Api } from '../src/index.js';
+import { useApi } from './use-api.js';
 
 const KEY_A = 'tenant-a-0123456789';
 const KEY_B = 'tenant-b-0123456789';
 const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 1 }] });
 
-let redis: RedisServer;
+const ctx = useApi(fleet, { env: { API_KEYS: `${KEY_A},${KEY_B}`, IDEMPOTENCY_TTL_S: '60' } });
 let config: Config;
-let api: Api;
 let base: string;
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  config = testConfig(redis.url, { API_KEYS: `${KEY_A},${KEY_B}`, IDEMPOTENCY_TTL_S: '60' });
-  api = await createApi(config, { fleet });
-  base = `http://127.0.0.1:${await api.listen()}`;
-});
-afterAll(async () => {
-  await api?.close();
-  await redis?.destroy();
+beforeAll(() => {
+  config = ctx.config;
+  base = ctx.cluster.apiUrl;
 });
 
 function submit(apiKey: string, idempotencyKey: string, body: unknown): Promise<Response> {
@@ -33,7 +24,7 @@ function submit(apiKey: string, idempotencyKey: string, body: unknown): Promise<
 }
 
 async function ingressJobs(): Promise<number> {
-  const client = createRedis(redis.url, 'service');
+  const client = createRedis(ctx.redisUrl, 'service');
   const keys = keySpace(config.KEY_PREFIX);
   const count = (await client.zcard(keys.queueKey('ingress', 'prioritized'))) + (await client.llen(keys.queueKey('ingress', 'wait')));
   client.disconnect();
@@ -70,7 +61,7 @@ describe('Idempotency-Key', () => {
 
   it('keeps the key for IDEMPOTENCY_TTL_S and rejects a malformed one', async () => {
     await submit(KEY_A, 'ttl', { model: 'default', input: 0 });
-    const client = createRedis(redis.url, 'service');
+    const client = createRedis(ctx.redisUrl, 'service');
     const keys = keySpace(config.KEY_PREFIX);
     const found = await client.keys(`${keys.idempotency('*')}`);
     const ttls = await Promise.all(found.map((k) => client.ttl(k)));

@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   fleetListSchema,
@@ -12,8 +12,9 @@ import {
   problemDetailsSchema,
   readinessSchema,
 } from '@sched/core';
-import { RedisServer, testConfig } from '@sched/testkit';
+import { testConfig } from '@sched/testkit';
 import { createApi, type Api } from '../src/index.js';
+import { useApi } from './use-api.js';
 import { DOCS_ASSETS } from '../src/docs-page.js';
 
 /**
@@ -114,23 +115,18 @@ function expectExact(schema: z.ZodType, body: unknown): void {
   expect(parsed.data).toEqual(body);
 }
 
-let redis: RedisServer;
+const ctx = useApi(fleet);
 let api: Api;
 let base: string;
 let spec: Spec;
 
 beforeAll(async () => {
-  redis = await RedisServer.start({ appendOnly: false });
-  api = await createApi(testConfig(redis.url), { fleet });
-  base = `http://127.0.0.1:${await api.listen()}`;
+  api = ctx.cluster.api;
+  base = ctx.cluster.apiUrl;
   const res = await fetch(`${base}/openapi.json`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   spec = (await res.json()) as Spec;
-});
-afterAll(async () => {
-  await api?.close();
-  await redis?.destroy();
 });
 
 describe('route coverage', () => {
@@ -386,7 +382,7 @@ describe('/docs', () => {
   });
 
   it('stays open when API keys are configured, like the probes', async () => {
-    const keyed = await createApi(testConfig(redis.url, { API_KEYS: 'k-0123456789abcdef' }), { fleet });
+    const keyed = await createApi(testConfig(ctx.redisUrl, { API_KEYS: 'k-0123456789abcdef' }), { fleet });
     try {
       const keyedBase = `http://127.0.0.1:${await keyed.listen()}`;
       for (const path of ['/openapi.json', '/docs', '/docs/assets/swagger-ui.css']) expect((await fetch(`${keyedBase}${path}`)).status, path).toBe(200);

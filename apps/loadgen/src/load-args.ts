@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PRIORITIES, type Priority } from '@sched/core';
-import { MODEL_MIX_FORM, parseModelMix, type ModelMix } from './model-mix.js';
+import { MODEL_MIX_FORM, parseModelMix, type ModelMix } from '@sched/exec';
 
 export const MODES = ['burst', 'open', 'replay'] as const;
 export type LoadMode = (typeof MODES)[number];

@@ -1,12 +1,11 @@
 import { createClient } from '@sched/client';
 import { seededRng } from '@sched/core';
 import { readFileSync } from 'node:fs';
-import { TraceError, parseAzureCsvTrace, parseJsonlTrace, type TraceArrival } from '@sched/exec';
+import { TraceError, modelPicker, parseAzureCsvTrace, parseJsonlTrace, type TraceArrival } from '@sched/exec';
 import { burstSchedule, poissonSchedule, traceSchedule, type ArrivalSchedule } from './arrival-schedule.js';
 import { LoadArgsError, parseLoadArgs, USAGE, type LoadArgs } from './load-args.js';
 import { buildLoadReport, formatLoadReport } from './load-report.js';
 import { runLoad } from './load-runner.js';
-import { modelPicker } from './model-mix.js';
 import { createProgressDisplay } from './progress-bar.js';
 
 async function run(args: LoadArgs): Promise<number> {

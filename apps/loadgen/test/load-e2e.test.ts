@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { burstSchedule } from '../src/arrival-schedule.js';
 import { buildLoadReport } from '../src/load-report.js';
 import { runLoad } from '../src/load-runner.js';
-import { modelPicker, parseModelMix } from '../src/model-mix.js';
+import { modelPicker, parseModelMix } from '@sched/exec';
 
 // Each model has one class that serves it, so the per-class shares follow from the seeded mix alone.
 const fleet = parseCatalog({
