@@ -1,12 +1,13 @@
 /**
  * The simulator measurements of issue 3, printed as Markdown:
- * both fleets × loads × every policy and shared-queue; cost vs sed; batching gain.
+ * both fleets × loads × every policy and shared-queue; cost vs sed; batching gain;
+ * sed-late under the live dispatcher's held-job cap; priorities and deadlines.
  *
  *   npx tsx --conditions=@sched/source bench/sim-matrix.ts [jobs=200000] [seed=1]
  */
-import { bundledFleetPath, loadCatalog, POLICY_NAMES, type Catalog } from '@sched/core';
+import { bundledFleetPath, loadCatalog, POLICY_NAMES, PRIORITIES, type Catalog } from '@sched/core';
 import { LatencyModel } from '@sched/exec';
-import { buildArrivals, simulate, type SimPolicyName, type SimResult } from '@sched/sim';
+import { buildArrivals, parseDeadlineMix, parsePriorityMix, simulate, type SimPolicyName, type SimResult } from '@sched/sim';
 
 const JOBS = Number(process.argv[2] ?? 200_000);
 const SEED = Number(process.argv[3] ?? 1);
@@ -61,4 +62,35 @@ for (const [label, batching] of [
 ] as const) {
   const r = run(gpuOnly, 'sed', 10, { batchingByClass: batching });
   console.log(`| ${label} | ${r.throughput.toFixed(0)} | ${r.meanBatchSize.toFixed(2)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} |`);
+}
+
+/** The live dispatcher's cap on held jobs: DISPATCH_CONCURRENCY (64) − 8. */
+const LIVE_MAX_HELD = 56;
+console.log(`\n### sed-late: unbounded holding vs the live cap (maxHeld ${LIVE_MAX_HELD}; beyond it, the overflow is bound by sed)\n`);
+console.log('| fleet | load | p50 / p99 unbounded | p50 / p99 capped |');
+console.log('|---|---:|---:|---:|');
+for (const name of ['heterogeneous', 'default'] as const) {
+  const fleet = loadCatalog(bundledFleetPath(name));
+  for (const load of LOADS) {
+    const free = run(fleet, 'sed-late', load);
+    const capped = run(fleet, 'sed-late', load, { maxHeld: LIVE_MAX_HELD });
+    console.log(`| ${name} | ${load} | ${f(free.p50Ms)} / ${f(free.p99Ms)} | ${f(capped.p50Ms)} / ${f(capped.p99Ms)} |`);
+  }
+}
+
+const PRIORITY_MIX = 'high=0.1,normal=0.8,low=0.1';
+const DEADLINES = '500=0.2';
+console.log(`\n### priorities (${PRIORITY_MIX}) and deadlines (${DEADLINES}: 20 % of jobs must finish within 500 ms) — p99 per priority (ms), deadline misses\n`);
+console.log(`| fleet | load | policy | ${PRIORITIES.map((p) => `p99 ${p}`).join(' | ')} | p99 all | misses |`);
+console.log(`|---|---:|---|${PRIORITIES.map(() => '---:').join('|')}|---:|---:|`);
+for (const name of ['heterogeneous', 'default'] as const) {
+  const fleet = loadCatalog(bundledFleetPath(name));
+  for (const load of [0.5, 0.8, 0.95]) {
+    for (const policy of ['sed-late', 'sed', 'greedy-gpu', 'shared-queue'] as const) {
+      const r = run(fleet, policy, load, { priorityMix: parsePriorityMix(PRIORITY_MIX), deadlines: parseDeadlineMix(DEADLINES) });
+      const byPriority = PRIORITIES.map((p) => f(r.byPriority[p]?.p99Ms ?? NaN));
+      const misses = `${r.deadlineMisses} (${((r.deadlineMisses / r.deadlineJobs) * 100).toFixed(1)} %)`;
+      console.log(`| ${name} | ${load} | ${policy} | ${byPriority.join(' | ')} | ${f(r.p99Ms)} | ${misses} |`);
+    }
+  }
 }

@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INGRESS_QUEUE, keySpace, loadCatalog, type Config } from '@sched/core';
-import { closeRedis, createRedis } from '@sched/runtime';
+import { Queue } from 'bullmq';
+import { BULLMQ_PRIORITY, CANCEL_WAIT_MS, INGRESS_QUEUE, keySpace, loadCatalog, type Config, type JobPayload, type StatusMessage } from '@sched/core';
+import { closeRedis, createRedis, ingressJobOptions, producerQueueOptions, subscribeWhenReady } from '@sched/runtime';
 import { createApi, type Api } from '@sched/api';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
 import { RedisServer, spawnApp, testConfig, waitFor, type SpawnedApp } from '@sched/testkit';
@@ -119,22 +120,69 @@ async function busyGpu(base: string): Promise<string[]> {
     expect(view.error?.code).toBe('no_worker');
   });
 
-  it('cancels a held job: the dispatcher lets go of it, it never runs', async () => {
+  it('cancels a held job: the dispatcher holding it decides at once (no step aside), and it never runs', async () => {
     const { config, base } = await start();
     dispatcher = await createDispatcher(config, { serveMetrics: false });
     const [first] = await busyGpu(base);
     const second = await submitJob(base, { model: 'default', input: 2 });
     await new Promise((r) => setTimeout(r, 100));
     expect((await readJob(base, second)).status).toBe('queued');
+    const asked = Date.now();
     const response = await fetch(`${base}/v1/jobs/${second}`, { method: 'DELETE' });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { status: string }).status).toBe('cancelled');
+    // The holder's answer, not the end of the API's wait.
+    expect(Date.now() - asked).toBeLessThan(CANCEL_WAIT_MS / 2);
+    // The ingress job is completed and gone: nothing is left locked for a lock to lapse.
+    const probe = createRedis(config.REDIS_URL, 'service');
+    expect(await probe.exists(keySpace(config.KEY_PREFIX).jobHash(INGRESS_QUEUE, second))).toBe(0);
+    await closeRedis(probe);
     expect((await readJob(base, first ?? '', 10)).status).toBe('completed');
-    // Well past the release delay (2 s): nobody picked it up again.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Well past the API's wait (CANCEL_WAIT_MS): nobody picked it up again.
+    await new Promise((r) => setTimeout(r, CANCEL_WAIT_MS + 500));
     const view = await readJob(base, second);
     expect(view.status).toBe('cancelled');
     expect(view.worker).toBeUndefined();
+    expect(view.timings.startedAt).toBeUndefined();
+  });
+
+  it('honours a cancel request that arrives before the hold, for CANCEL_WAIT_MS only', async () => {
+    const { config, base } = await start();
+    dispatcher = await createDispatcher(config, { serveMetrics: false });
+    await busyGpu(base);
+    // Played by hand, as the API does it, so the request surely comes first: the id on the cancel
+    // channel, then the job in ingress.
+    const keys = keySpace(config.KEY_PREFIX);
+    const redis = createRedis(config.REDIS_URL, 'service');
+    const subscriber = createRedis(config.REDIS_URL, 'blocking');
+    const messages: StatusMessage[] = [];
+    subscriber.on('message', (_channel: string, text: string) => messages.push(JSON.parse(text) as StatusMessage));
+    await subscribeWhenReady(subscriber, [keys.statusChannel]);
+    const ingress = new Queue<JobPayload>(INGRESS_QUEUE, producerQueueOptions(redis, config.KEY_PREFIX));
+    const enqueue = async (id: string): Promise<void> => {
+      const payload: JobPayload = { model: 'default', input: id, priority: 'normal', createdAt: Date.now() };
+      await ingress.add('job', payload, ingressJobOptions(id, BULLMQ_PRIORITY.normal, config));
+    };
+    try {
+      const early = '7d3f5a2e-0000-4000-8000-000000000001';
+      await redis.publish(keys.cancelChannel, early);
+      await new Promise((r) => setTimeout(r, 50));
+      await enqueue(early);
+      await waitFor(() => messages.some((m) => m.id === early && m.status === 'cancelled'), 2000, 'the dispatcher to cancel the job');
+      const view = await readJob(base, early);
+      expect(view.status).toBe('cancelled');
+      expect(view.worker).toBeUndefined();
+      // A request older than the API's wait has been given up on: the job runs.
+      const stale = '7d3f5a2e-0000-4000-8000-000000000002';
+      await redis.publish(keys.cancelChannel, stale);
+      await new Promise((r) => setTimeout(r, CANCEL_WAIT_MS + 200));
+      await enqueue(stale);
+      expect((await readJob(base, stale, 15)).status).toBe('completed');
+      expect(messages.filter((m) => m.id === stale && m.status === 'cancelled')).toEqual([]);
+    } finally {
+      await ingress.close();
+      await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
+    }
   });
 
   it('loses no held job when the dispatcher is killed (kill -9): the next one binds them all', async () => {

@@ -1,25 +1,17 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  BULLMQ_PRIORITY,
-  INGRESS_ATTEMPTS,
-  INGRESS_BACKOFF,
-  workerQueueName,
-  type Config,
-  type JobPayload,
-  type KeySpace,
-  type StatusMessage,
-} from '@sched/core';
-import type { Logger, WorkerQueueState } from '@sched/runtime';
+import { BULLMQ_PRIORITY, workerQueueName, type Config, type JobPayload, type KeySpace } from '@sched/core';
+import { ingressJobOptions, type Logger, type WorkerQueueState } from '@sched/runtime';
+import type { PublishStatus } from './status-publisher.js';
 
-export interface DeadWorkerRecoveryDeps {
-  config: Config;
-  keys: KeySpace;
-  redis: Redis;
-  ingress: Queue<JobPayload>;
-  workerQueue(workerId: string): Queue<JobPayload>;
-  publish(message: StatusMessage): void;
-  logger: Logger;
+export interface DeadWorkerRecoveryOptions {
+  readonly config: Pick<Config, 'DEAD_WORKER_GRACE_MS' | 'RESULT_TTL_S'>;
+  readonly keys: Pick<KeySpace, 'jobLock'>;
+  readonly redis: Pick<Redis, 'exists'>;
+  readonly ingress: Pick<Queue<JobPayload>, 'add'>;
+  workerQueue(workerId: string): Pick<Queue<JobPayload>, 'getJobs'>;
+  readonly publish: PublishStatus;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
 /** Jobs moved per pass and worker; the next refresh takes the rest. */
@@ -36,24 +28,24 @@ const BATCH = 200;
 export class DeadWorkerRecovery {
   private readonly running = new Set<string>();
 
-  constructor(private readonly deps: DeadWorkerRecoveryDeps) {}
+  constructor(private readonly options: DeadWorkerRecoveryOptions) {}
 
   /** Starts recovery of every dead worker with jobs left; never throws. */
   check(states: readonly WorkerQueueState[], now: number): void {
     for (const s of states) {
       const stranded = s.waiting + s.active + s.delayed;
-      if (s.descriptor !== null || stranded === 0 || now - s.lastSeenAt < this.deps.config.DEAD_WORKER_GRACE_MS) continue;
+      if (s.descriptor !== null || stranded === 0 || now - s.lastSeenAt < this.options.config.DEAD_WORKER_GRACE_MS) continue;
       if (this.running.has(s.id)) continue;
       this.running.add(s.id);
       this.recover(s.id)
-        .catch((error: unknown) => this.deps.logger.warn({ worker: s.id, err: String(error) }, 'dead-worker recovery failed'))
+        .catch((error: unknown) => this.options.logger.warn({ worker: s.id, err: String(error) }, 'dead-worker recovery failed'))
         .finally(() => this.running.delete(s.id));
     }
   }
 
   private async recover(workerId: string): Promise<void> {
-    const { ingress, keys, redis, config, logger } = this.deps;
-    const queue = this.deps.workerQueue(workerId);
+    const { ingress, keys, redis, config, logger } = this.options;
+    const queue = this.options.workerQueue(workerId);
     const jobs = await queue.getJobs(['active', 'wait', 'prioritized', 'delayed'], 0, BATCH - 1);
     let moved = 0;
     for (const job of jobs) {
@@ -61,16 +53,9 @@ export class DeadWorkerRecovery {
       if (id === undefined) continue;
       if ((await redis.exists(keys.jobLock(workerQueueName(workerId), id))) === 1) continue;
       const { dispatchedAt: _dispatchedAt, ...payload } = job.data;
-      await ingress.add('job', payload, {
-        jobId: id,
-        priority: BULLMQ_PRIORITY[payload.priority],
-        attempts: INGRESS_ATTEMPTS,
-        backoff: INGRESS_BACKOFF,
-        removeOnComplete: true,
-        removeOnFail: { age: config.RESULT_TTL_S },
-      });
+      await ingress.add('job', payload, ingressJobOptions(id, BULLMQ_PRIORITY[payload.priority], config));
       await job.remove();
-      this.deps.publish({ id, status: 'queued', at: Date.now() });
+      this.options.publish({ id, status: 'queued', at: Date.now() });
       logger.info({ jobId: id, worker: workerId }, 'job of a dead worker sent back for routing');
       moved++;
     }

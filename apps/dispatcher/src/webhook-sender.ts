@@ -5,7 +5,16 @@ import type { Redis } from 'ioredis';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { Webhook } from 'standardwebhooks';
 import { WEBHOOK_QUEUE, isTerminal, type Config, type KeySpace, type WebhookState } from '@sched/core';
-import { WEBHOOK_BACKOFF_TYPE, createRedis, closeRedis, type JobReader, type Logger, type WebhookJobData } from '@sched/runtime';
+import {
+  WEBHOOK_BACKOFF_TYPE,
+  closeRedis,
+  consumerOptions,
+  createRedis,
+  type JobReader,
+  type Logger,
+  type RedisErrorLog,
+  type WebhookJobData,
+} from '@sched/runtime';
 import { WEBHOOK_OUTCOMES, type DispatcherMetrics } from '@sched/telemetry';
 
 /** Each retry waits this many times longer than the one before (before jitter). */
@@ -54,13 +63,25 @@ interface Answer {
 }
 
 export interface WebhookSenderDeps {
-  config: Config;
-  keys: KeySpace;
+  config: Pick<
+    Config,
+    | 'REDIS_URL'
+    | 'KEY_PREFIX'
+    | 'WEBHOOK_CONCURRENCY'
+    | 'LOCK_DURATION_MS'
+    | 'WEBHOOK_TIMEOUT_MS'
+    | 'WEBHOOK_BACKOFF_MS'
+    | 'WEBHOOK_RECHECK_MS'
+    | 'WEBHOOK_ALLOW_PRIVATE'
+    | 'RESULT_TTL_S'
+  >;
+  keys: Pick<KeySpace, 'webhookState'>;
   /** Connection for the delivery records. */
   redis: Redis;
-  reader: JobReader;
-  metrics: DispatcherMetrics;
+  reader: Pick<JobReader, 'read'>;
+  metrics: Pick<DispatcherMetrics, 'webhookDeliveries' | 'webhookLatency'>;
   logger: Logger;
+  redisErrors: Pick<RedisErrorLog, 'watch' | 'watchConnection'>;
 }
 
 /**
@@ -88,20 +109,21 @@ export class WebhookSender {
     this.agents = { http: new RequestFilteringHttpAgent(filter), https: new RequestFilteringHttpsAgent(filter) };
     for (const outcome of WEBHOOK_OUTCOMES) metrics.webhookDeliveries.inc({ outcome }, 0);
     this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-webhooks' });
-    this.connection.on('error', () => undefined);
-    this.worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, (job, token) => this.deliver(job, token), {
-      connection: this.connection,
-      prefix: config.KEY_PREFIX,
-      concurrency: config.WEBHOOK_CONCURRENCY,
-      // An attempt may take the whole timeout; its lock must outlive it.
-      lockDuration: Math.max(config.LOCK_DURATION_MS, config.WEBHOOK_TIMEOUT_MS + 5000),
-      // Not skipVersionCheck: BullMQ would assume Redis 5 and wait whole seconds for delayed retries.
-      settings: {
-        // Every job on this queue is added with this backoff type (WebhookOutbox); anything else is retried at once.
-        backoffStrategy: (attemptsMade, type, error) => (type === WEBHOOK_BACKOFF_TYPE ? webhookBackoffMs(attemptsMade, config.WEBHOOK_BACKOFF_MS, error) : 0),
-      },
-    });
-    this.worker.on('error', (error) => this.log.warn({ err: error.message }, 'webhook consumer error'));
+    deps.redisErrors.watchConnection(this.connection, 'dispatcher-webhooks');
+    this.worker = new Worker<WebhookJobData>(
+      WEBHOOK_QUEUE,
+      (job, token) => this.deliver(job, token),
+      consumerOptions(this.connection, config.KEY_PREFIX, {
+        concurrency: config.WEBHOOK_CONCURRENCY,
+        // An attempt may take the whole timeout; its lock must outlive it.
+        lockDuration: Math.max(config.LOCK_DURATION_MS, config.WEBHOOK_TIMEOUT_MS + 5000),
+        settings: {
+          // Every job on this queue is added with this backoff type (WebhookOutbox); anything else is retried at once.
+          backoffStrategy: (attemptsMade, type, error) => (type === WEBHOOK_BACKOFF_TYPE ? webhookBackoffMs(attemptsMade, config.WEBHOOK_BACKOFF_MS, error) : 0),
+        },
+      }),
+    );
+    deps.redisErrors.watch(this.worker, 'webhook consumer');
   }
 
   private async deliver(job: Job<WebhookJobData>, token: string | undefined): Promise<{ status: number }> {

@@ -13,6 +13,13 @@ export function isTerminal(status: JobStatus): boolean {
 /** How often a waiter re-reads a job whose deadline may pass while it waits (expiry sends no message). */
 export const DEADLINE_RECHECK_MS = 100;
 
+/**
+ * How long a cancel of a job locked in ingress waits for the dispatcher holding it to answer
+ * (`cancelled`, or `dispatched`) before the API gives up (409); a dispatcher remembers a request
+ * for a job it does not hold yet this long, then forgets it.
+ */
+export const CANCEL_WAIT_MS = 2000;
+
 /** A deadline can only be missed while the job waits to start (queued or dispatched). */
 export function mayMissDeadline(view: Pick<JobView, 'status' | 'deadlineMs'>): boolean {
   return view.deadlineMs !== undefined && (view.status === 'queued' || view.status === 'dispatched');

@@ -134,6 +134,10 @@ export class FleetIndex implements FleetSnapshot {
     if (load.serviceMs !== undefined) worker.serviceMs = load.serviceMs;
   }
 
+  find(workerId: string): WorkerView | undefined {
+    return this.workers[this.positions.get(workerId) ?? -1];
+  }
+
   eligible(model: string): readonly WorkerView[] {
     if (this.dirty) this.rebuild();
     return this.byModel.get(model) ?? EMPTY;

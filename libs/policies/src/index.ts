@@ -2,7 +2,10 @@ export * from './types.js';
 export { candidates, DEFAULT_SAMPLE_PER_CLASS, DEFAULT_SCAN_LIMIT, type SamplingOptions } from './candidates.js';
 export { createCostPolicy, type CostPolicyOptions } from './cost.js';
 export { createPolicy, isLateBinding, type PolicyOptions } from './create-policy.js';
-export { bindCapacity, DEFAULT_LOOKAHEAD, DEFAULT_PATIENCE, DEFAULT_PREFETCH, LateBinder, removeIndices, type LateBindingOptions } from './late-binding.js';
+export { bindCapacity, DEFAULT_LOOKAHEAD, DEFAULT_PATIENCE, DEFAULT_PREFETCH, LateBinder, type LateBindingOptions } from './late-binding.js';
+export { HeldJobs, type HeldJob, type HeldJobsOptions } from './held-jobs.js';
+export { DispatchLoop, type DispatchLoopOptions, type HeldOutcomes } from './dispatch-loop.js';
+export { withDeadlineGuard } from './deadline-guard.js';
 export { expectedDelayMs, expectedServiceMs } from './expected-delay.js';
 export {
   FleetIndex,

@@ -67,7 +67,8 @@ export function bindCapacity(worker: WorkerView, prefetch = 0): number {
  * next job of the round sees it.
  */
 export class LateBinder {
-  private readonly lookahead: number;
+  /** Held jobs looked at per round (see `LateBindingOptions.lookahead`). */
+  readonly lookahead: number;
   private readonly placed = new Map<WorkerView, number>();
   private readonly exhausted = new Set<string>();
   private readonly taken = new Set<number>();
@@ -207,20 +208,4 @@ interface Choice {
 /** `worker` is live and serves `model` (it is in the snapshot's eligible list). */
 function serves(snapshot: FleetSnapshot, worker: WorkerView, model: string): boolean {
   return snapshot.serves?.(worker, model) ?? snapshot.eligible(model).includes(worker);
-}
-
-/**
- * Removes the entries at `indices` (any order; sorted here) from `items` in place, keeping the
- * order of the rest: what a caller of `LateBinder.round` does with the jobs a round bound.
- */
-export function removeIndices<T>(items: T[], indices: number[]): void {
-  if (indices.length === 0) return;
-  indices.sort((a, b) => a - b);
-  let write = 0;
-  let next = 0;
-  for (let read = 0; read < items.length; read++) {
-    if (read === indices[next]) next++;
-    else items[write++] = items[read] as T;
-  }
-  items.length = write;
 }

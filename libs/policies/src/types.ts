@@ -7,6 +7,8 @@ export interface RoutableJob {
   /** The job's latency target: it should finish within this many ms of submission. */
   readonly deadlineMs?: number | undefined;
   readonly size?: JobSize | undefined;
+  /** Submission time (epoch ms live, virtual ms in the simulator): the deadline counts from it. */
+  readonly createdAt?: number | undefined;
 }
 
 /** One worker as the dispatcher sees it. */
@@ -33,6 +35,8 @@ export interface FleetSnapshot {
   eligibleByClass?(model: string): readonly (readonly WorkerView[])[];
   /** Whether `worker` is live, not draining, and serves `model`: O(1) where `eligible(model).includes` is O(n). */
   serves?(worker: WorkerView, model: string): boolean;
+  /** The worker with this id, whatever its state: O(1) where a search of `eligible` is O(n). */
+  find?(workerId: string): WorkerView | undefined;
   /** The fleet file's expected service time of `job` on a worker of class `cls` (size-aware). */
   expectedServiceMs?(job: RoutableJob, cls: string): number;
 }

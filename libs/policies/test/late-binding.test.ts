@@ -1,7 +1,7 @@
 import { seededRng } from '@sched/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bindCapacity, FleetIndex, LateBinder, removeIndices, type RoutableJob, type WorkerLiveness } from '../src/index.js';
+import { bindCapacity, FleetIndex, LateBinder, type RoutableJob, type WorkerLiveness } from '../src/index.js';
 
 const MODELS = ['a', 'b'];
 const BASE_MS: Record<string, number> = { gpu: 50, cpu: 400 };
@@ -155,19 +155,5 @@ describe('LateBinder', () => {
     const held = [job('unserved'), ...Array.from({ length: 9 }, () => job('a'))];
     const bound = round(index, held, 1, new LateBinder({ lookahead: 5, prefetch: 0 }));
     expect(bound.map((b) => b.index)).toEqual([1, 2, 3, 4]);
-  });
-});
-
-describe('removeIndices', () => {
-  it('removes exactly the given positions, in any order, keeping the rest in order', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer(), { maxLength: 50 }), fc.array(fc.nat(49)), (items, picks) => {
-        const indices = [...new Set(picks.filter((i) => i < items.length))];
-        const expected = items.filter((_, i) => !indices.includes(i));
-        const copy = [...items];
-        removeIndices(copy, [...indices].reverse());
-        expect(copy).toEqual(expected);
-      }),
-    );
   });
 });

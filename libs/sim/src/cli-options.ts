@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { POLICY_NAMES } from '@sched/core';
-import type { BatcherOptions } from '@sched/exec';
+import { parseModelMix, type BatcherOptions, type ModelMix } from '@sched/exec';
+import { parseDeadlineMix, parsePriorityMix, type DeadlineMix, type PriorityMix } from './job-traits.js';
 import type { SimPolicyName } from './sim-types.js';
 
 export const SIM_POLICIES: readonly SimPolicyName[] = [...POLICY_NAMES, 'shared-queue'];
@@ -13,12 +14,19 @@ export const USAGE = `usage: npm run sim -- [options]
   --load X               offered load as a fraction of fleet capacity (default 0.8)
   --rate R               arrivals per second instead of --load
   --jobs N               jobs per run (default 200000; a trace replays all its rows)
-  --mix M                model mix, e.g. default:3,resnet50:1 (default: model "default", else the first)
+  --mix M                model mix, model=weight,... (weights normalised), e.g. default=3,resnet50=1
+                         (default: model "default", else the fleet's first)
   --bursty ON:OFF        on/off arrivals, mean on and off periods in ms (same mean rate)
   --trace F              replay a trace: .jsonl ({"t","model","size"?}) or the Azure .csv
   --trace-model M        model for every row of an Azure trace (required with a .csv)
   --speed S              trace speed factor (default: the one that gives --load)
   --slo-ms T             latency target for policy cost when a job has no deadline
+  --priority-mix M       job priorities, priority=weight,... (weights normalised), e.g.
+                         high=0.1,normal=0.8,low=0.1 (default: every job normal)
+  --deadline-ms D        job deadlines in ms from submission: 500 (every job), or ms=fraction,...
+                         e.g. 500=0.2,2000=0.3 (20 % of jobs 500 ms, 30 % 2 s, the rest none)
+  --max-held N           jobs sed-late holds at most; beyond it the overflow is bound by sed
+                         (live: DISPATCH_CONCURRENCY − 8 = 56; default: no limit)
   --batch C:B:D          batching for class C: maxBatch B, maxQueueDelayMs D (repeatable; B=1 turns it off)
   --refresh-ms T         dispatcher view refresh interval (default 1000)
   --completion-lag-ms T  delay before the view hears of a completion (default 0)
@@ -36,12 +44,15 @@ export interface CliOptions {
   readonly load: number;
   readonly rate: number | undefined;
   readonly jobs: number;
-  readonly mix: string | undefined;
+  readonly mix: ModelMix | undefined;
   readonly bursty: { readonly onMs: number; readonly offMs: number } | undefined;
   readonly trace: string | undefined;
   readonly traceModel: string | undefined;
   readonly speed: number | undefined;
   readonly sloMs: number | undefined;
+  readonly priorityMix: PriorityMix | undefined;
+  readonly deadlines: DeadlineMix | undefined;
+  readonly maxHeld: number | undefined;
   readonly batchingByClass: Readonly<Record<string, BatcherOptions>> | undefined;
   readonly refreshMs: number;
   readonly completionLagMs: number;
@@ -83,6 +94,17 @@ function parsePolicies(text: string): SimPolicyName[] {
   });
 }
 
+/** Parses a flag's value with `parse`, turning its RangeError into a usage error naming the flag. */
+function parseFlag<T>(flag: string, text: string | undefined, parse: (text: string) => T): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parse(text);
+  } catch (error) {
+    if (error instanceof RangeError) throw new CliUsageError(`--${flag}: ${error.message}`);
+    throw error;
+  }
+}
+
 function parseBatching(specs: readonly string[]): Record<string, BatcherOptions> | undefined {
   if (specs.length === 0) return undefined;
   const byClass: Record<string, BatcherOptions> = {};
@@ -115,6 +137,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         'trace-model': { type: 'string' },
         speed: { type: 'string' },
         'slo-ms': { type: 'string' },
+        'priority-mix': { type: 'string' },
+        'deadline-ms': { type: 'string' },
+        'max-held': { type: 'string' },
         batch: { type: 'string', multiple: true, default: [] },
         'refresh-ms': { type: 'string', default: '1000' },
         'completion-lag-ms': { type: 'string', default: '0' },
@@ -148,12 +173,15 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     load: positive('load', v.load) as number,
     rate: positive('rate', v.rate),
     jobs: positive('jobs', v.jobs, true) as number,
-    mix: v.mix,
+    mix: parseFlag('mix', v.mix, parseModelMix),
     bursty,
     trace: v.trace,
     traceModel: v['trace-model'],
     speed: positive('speed', v.speed),
     sloMs: positive('slo-ms', v['slo-ms']),
+    priorityMix: parseFlag('priority-mix', v['priority-mix'], parsePriorityMix),
+    deadlines: parseFlag('deadline-ms', v['deadline-ms'], parseDeadlineMix),
+    maxHeld: positive('max-held', v['max-held'], true),
     batchingByClass: parseBatching(v.batch),
     refreshMs: positive('refresh-ms', v['refresh-ms']) as number,
     completionLagMs: nonNegative('completion-lag-ms', v['completion-lag-ms'], 0),

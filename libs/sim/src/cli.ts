@@ -8,6 +8,7 @@ import { buildArrivals } from './build-arrivals.js';
 import { CliUsageError, parseCliOptions, SWEEP_LOADS, USAGE, type CliOptions } from './cli-options.js';
 import { formatResultTable, formatShareTable, formatSweepTable } from './format-table.js';
 import { generateFleet } from './generate-fleet.js';
+import { formatPrioritySummary } from './priority-summary.js';
 import type { SimResult } from './sim-types.js';
 import { simulate } from './simulation.js';
 import { renderSweepSvg } from './sweep-svg.js';
@@ -70,6 +71,9 @@ function runAll(options: CliOptions, fleet: Catalog, trace: TraceArrival[] | und
         completionLagMs: options.completionLagMs,
         pipelineOverheadMs: options.pipelineOverheadMs,
         batchingByClass: options.batchingByClass,
+        priorityMix: options.priorityMix,
+        deadlines: options.deadlines,
+        maxHeld: options.maxHeld,
         onProgress: bar === null ? undefined : (arrived) => bar.update(base + arrived, { policy }),
       });
       base += jobCount(plan.spec);
@@ -113,6 +117,7 @@ export function main(argv: readonly string[]): number {
     const first = runs[0];
     console.log(describeRun(options, fleet, first?.load ?? options.load, first?.speed));
     console.log(formatResultTable(runs.map((run) => run.result)));
+    if (options.priorityMix !== undefined || options.deadlines !== undefined) console.log(`\n${formatPrioritySummary(runs.map((run) => run.result))}`);
     if (fleet.workers.length <= 16) console.log(`\n${formatShareTable(runs.map((run) => run.result))}`);
   }
   console.error(`${runs.length} run(s) in ${wallS.toFixed(2)} s`);

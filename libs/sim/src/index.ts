@@ -4,6 +4,7 @@ export * from './event-heap.js';
 export * from './fleet-capacity.js';
 export * from './format-table.js';
 export * from './generate-fleet.js';
+export * from './job-traits.js';
 export * from './latency-summary.js';
 export * from './model-mix.js';
 export * from './sim-types.js';

@@ -1,7 +1,8 @@
-import type { Catalog, PolicyName } from '@sched/core';
+import type { Catalog, PolicyName, Priority } from '@sched/core';
 import type { BatcherOptions } from '@sched/exec';
 import type { PolicyOptions } from '@sched/policies';
 import type { ArrivalSpec } from './arrivals.js';
+import type { DeadlineMix, PriorityMix } from './job-traits.js';
 
 /** Every routing policy, plus the baseline of one shared FCFS queue that all workers pull from. */
 export type SimPolicyName = PolicyName | 'shared-queue';
@@ -33,6 +34,26 @@ export interface SimScenario {
   readonly pipelineOverheadMs?: number;
   /** Batching per class, replacing the fleet file's `maxBatch`/`maxQueueDelayMs` for that class. */
   readonly batchingByClass?: Readonly<Record<string, BatcherOptions>>;
+  /**
+   * Each job's priority, drawn from this mix. Held jobs (`sed-late`) and worker queues serve
+   * higher priorities first; `shared-queue` ignores priorities.
+   * @defaultValue every job `normal`
+   */
+  readonly priorityMix?: PriorityMix;
+  /**
+   * Deadlines carried by fractions of the jobs. As live: a job is never routed to a worker that
+   * would miss its deadline while another can make it, a held job expires at its latest start,
+   * and a worker skips a job picked up too late; those fail `deadline_exceeded`.
+   * `shared-queue` ignores deadlines.
+   * @defaultValue no deadlines
+   */
+  readonly deadlines?: DeadlineMix;
+  /**
+   * Jobs `sed-late` holds at most; beyond it the first held job of the arriving job's model is
+   * bound at once by `sed` (live: DISPATCH_CONCURRENCY − 8, i.e. 56).
+   * @defaultValue Infinity
+   */
+  readonly maxHeld?: number;
   /** Called every 65,536 arrivals and at the end. */
   readonly onProgress?: (arrived: number, total: number) => void;
 }
@@ -62,4 +83,19 @@ export interface SimResult {
   readonly costPer1000Jobs: number;
   /** Jobs per execution. */
   readonly meanBatchSize: number;
+  /** The same latencies per priority, for each priority that had jobs. */
+  readonly byPriority: Readonly<Partial<Record<Priority, PriorityResult>>>;
+  /** Jobs that carried a deadline. */
+  readonly deadlineJobs: number;
+  /** Jobs failed `deadline_exceeded`: never run (they are in neither `jobs` nor `unroutable`). */
+  readonly deadlineMisses: number;
+}
+
+export interface PriorityResult {
+  /** Jobs of this priority completed. */
+  readonly jobs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
+  readonly deadlineMisses: number;
 }

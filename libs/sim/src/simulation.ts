@@ -1,11 +1,12 @@
-import { seededRng, type JobSize, type Rng } from '@sched/core';
+import { latestStartAt, PRIORITIES, seededRng, type JobSize, type Priority, type Rng } from '@sched/core';
 import { Batcher, CostMeter, LatencyModel, type Batch } from '@sched/exec';
-import { createPolicy, DEFAULT_LOOKAHEAD, FleetIndex, isLateBinding, LateBinder, removeIndices, type Policy, type RoutableJob } from '@sched/policies';
+import { createPolicy, DispatchLoop, FleetIndex, isLateBinding, LateBinder, withDeadlineGuard, type HeldJob, type Policy } from '@sched/policies';
 import { arrivalStream, jobCount, type ArrivalStream, type NextArrival } from './arrivals.js';
 import { EventHeap } from './event-heap.js';
 import { IndexedSet } from './indexed-set.js';
-import { summariseLatencies } from './latency-summary.js';
+import { traitStream, type JobTraits } from './job-traits.js';
 import { SharedQueue } from './shared-queue.js';
+import { summariseRun } from './sim-result.js';
 import type { SimResult, SimScenario } from './sim-types.js';
 
 // Event payload = id × 8 + kind, so the heap holds two numbers per event.
@@ -15,6 +16,8 @@ const WAKE = 2;
 const REFRESH = 3;
 const VIEW_COMPLETE = 4;
 const PROGRESS_EVERY = 65_536;
+const NORMAL = PRIORITIES.indexOf('normal');
+const RANK = new Map<Priority, number>(PRIORITIES.map((p, i) => [p, i]));
 
 function largestSize(items: readonly number[], sizes: readonly (JobSize | undefined)[]): JobSize | undefined {
   let inputTokens = -1;
@@ -28,10 +31,21 @@ function largestSize(items: readonly number[], sizes: readonly (JobSize | undefi
   return inputTokens < 0 ? undefined : { inputTokens, outputTokens };
 }
 
+/** The one routed job object of a run, refilled per decision (a million jobs allocate nothing). */
+interface RoutedJob {
+  model: string;
+  priority: Priority;
+  size: JobSize | undefined;
+  deadlineMs: number | undefined;
+  createdAt: number;
+}
+
 /**
- * One run: arrivals → dispatcher (a policy over a FleetIndex view, or the
- * shared queue) → per-worker Batcher and slots → completions, on a virtual
- * clock. Policies, latency and batching are the libs the live system uses.
+ * One run: arrivals → dispatcher (a policy over a FleetIndex view, the late-binding
+ * `DispatchLoop`, or the shared queue) → per-worker Batcher and slots → completions, on a
+ * virtual clock. Policies, the held queue, the deadline guard, latency and batching are the
+ * libs the live system uses. A worker's queue serves higher priorities first (BullMQ's
+ * priority); a job picked up after its latest start is skipped, as the live worker does.
  */
 class Simulation {
   private readonly heap = new EventHeap(4096);
@@ -40,16 +54,16 @@ class Simulation {
   private readonly policy: Policy | null;
   private readonly serviceRng: Rng;
   private readonly policyRng: Rng;
+  /** Each arrival's priority and deadline. */
+  private readonly traitsOf: (out: JobTraits) => JobTraits;
+  private readonly traits: JobTraits = { priority: 'normal', deadlineMs: undefined };
   private readonly stream: ArrivalStream;
   private readonly next: NextArrival = { t: 0, model: '', size: undefined };
-  private readonly routedJob: { model: string; priority: 'normal'; size: JobSize | undefined } = {
-    model: '',
-    priority: 'normal',
-    size: undefined,
-  };
+  private readonly routedJob: RoutedJob = { model: '', priority: 'normal', size: undefined, deadlineMs: undefined, createdAt: 0 };
   private readonly total: number;
   private readonly modelIndex = new Map<string, number>();
   private readonly modelNames: string[];
+  private clock = 0;
 
   // Per job.
   private readonly arrivedAt: Float64Array;
@@ -59,6 +73,12 @@ class Simulation {
   private readonly jobWorker: Int32Array;
   private readonly jobWorkMs: Float64Array;
   private readonly jobSize: (JobSize | undefined)[] = [];
+  /** Index in PRIORITIES. */
+  private readonly jobPriority: Uint8Array;
+  /** 0: no deadline. */
+  private readonly jobDeadline: Float64Array;
+  /** Failed `deadline_exceeded` (never ran). */
+  private readonly jobMissed: Uint8Array;
 
   // Per worker: the truth, which the view only sees at refreshes and through its own counting.
   private readonly workerClass: string[];
@@ -69,7 +89,9 @@ class Simulation {
   private readonly busyMs: Float64Array;
   private readonly jobsRun: Float64Array;
   private readonly wakeAt: Float64Array;
+  /** Per worker, one Batcher per priority band (`bands` of them; 1 when every job is `normal`). */
   private readonly batchers: Batcher<number>[];
+  private readonly bands: number;
   private readonly price: Float64Array;
 
   // Shared-queue baseline.
@@ -82,18 +104,14 @@ class Simulation {
   private readonly runningWorker: number[] = [];
   private readonly freeRunning: number[] = [];
 
-  // Late binding (`sed-late`): held jobs in order, the first `lookahead` of them in `window`.
-  private readonly binder: LateBinder | null;
-  private window: number[] = [];
-  private backlog: number[] = [];
-  private backlogHead = 0;
-  private readonly boundInRound: number[] = [];
-  private readonly lookahead: number;
+  /** Late binding (`sed-late`): the jobs held, in the live dispatcher's order and rounds. */
+  private readonly loop: DispatchLoop<number> | null;
 
   private readonly cost = new CostMeter();
   private executions = 0;
   private arrived = 0;
   private unroutable = 0;
+  private deadlineJobs = 0;
   private lastFinish = 0;
 
   constructor(private readonly scenario: SimScenario) {
@@ -106,14 +124,33 @@ class Simulation {
     this.view = new FleetIndex(viewSpecs, {
       expectedServiceMs: (model, cls, size) => this.latency.expectedMs(model, cls, size),
     });
-    this.policy = scenario.policy === 'shared-queue' ? null : createPolicy(scenario.policy, scenario.policyOptions);
-    this.binder = isLateBinding(scenario.policy) ? new LateBinder(scenario.policyOptions) : null;
-    this.lookahead = scenario.policyOptions?.lookahead ?? DEFAULT_LOOKAHEAD;
+    const now = (): number => this.clock;
+    this.policy =
+      scenario.policy === 'shared-queue' ? null : withDeadlineGuard(createPolicy(scenario.policy, scenario.policyOptions), now);
     // Separate streams per concern: every policy sees the same arrivals for a seed.
     this.stream = arrivalStream(scenario.arrivals, seededRng(seed));
     this.serviceRng = seededRng(seed ^ 0x5bd1e995);
     this.policyRng = seededRng(seed ^ 0x27d4eb2f);
+    this.traitsOf = traitStream(seed, scenario.priorityMix, scenario.deadlines);
     this.total = jobCount(scenario.arrivals);
+    this.loop =
+      scenario.policy !== 'shared-queue' && isLateBinding(scenario.policy)
+        ? new DispatchLoop<number>({
+            jobOf: (job) => this.routed(job),
+            models: fleet.models,
+            capacity: scenario.maxHeld,
+            binder: new LateBinder(scenario.policyOptions),
+            policy: createPolicy(scenario.policy, scenario.policyOptions),
+            snapshot: this.view,
+            rng: this.policyRng,
+            now,
+            outcomes: {
+              bind: (job, workerId) => this.bind(job, this.view.indexOf(workerId), this.clock),
+              park: () => this.unroutable++,
+              expire: (job) => this.miss(job),
+            },
+          })
+        : null;
 
     const n = this.total;
     this.arrivedAt = new Float64Array(n);
@@ -122,6 +159,9 @@ class Simulation {
     this.jobModel = new Int32Array(n);
     this.jobWorker = new Int32Array(n).fill(-1);
     this.jobWorkMs = new Float64Array(n);
+    this.jobPriority = new Uint8Array(n).fill(NORMAL);
+    this.jobDeadline = new Float64Array(n);
+    this.jobMissed = new Uint8Array(n);
 
     const w = fleet.workers.length;
     this.workerClass = fleet.workers.map((worker) => worker.class);
@@ -137,7 +177,8 @@ class Simulation {
       const byClass = scenario.batchingByClass?.[worker.class];
       return byClass ?? { maxBatch: worker.maxBatch ?? 1, maxQueueDelayMs: worker.maxQueueDelayMs ?? 0 };
     });
-    this.batchers = batching.map((options) => new Batcher<number>(options));
+    this.bands = scenario.priorityMix === undefined ? 1 : PRIORITIES.length;
+    this.batchers = batching.flatMap((options) => Array.from({ length: this.bands }, () => new Batcher<number>(options)));
     this.maxBatch = Int32Array.from(batching, (options) => options.maxBatch ?? 1);
 
     this.shared = this.policy === null ? new SharedQueue(this.modelNames.length) : null;
@@ -156,6 +197,7 @@ class Simulation {
       const now = heap.peekTime();
       const payload = heap.peekPayload();
       heap.pop();
+      this.clock = now;
       const kind = payload & 7;
       const id = payload >>> 3;
       if (kind === ARRIVAL) this.arrive(now);
@@ -166,22 +208,48 @@ class Simulation {
           this.startBatches(id, now);
         }
       } else if (kind === REFRESH) {
-        if (this.arrived < this.total || this.executionsRunning() > 0 || this.heldCount() > 0) {
+        if (this.arrived < this.total || this.executionsRunning() > 0 || (this.loop?.held.count ?? 0) > 0) {
           this.refreshView();
-          this.bindHeld(now);
+          this.loop?.round();
           heap.push(now + refreshMs, REFRESH);
         }
       } else {
-        this.view.completed(this.jobWorker[id] as number, this.jobWorkMs[id]);
-        this.bindHeld(now, this.jobWorker[id]);
+        const worker = this.jobWorker[id] as number;
+        this.view.completed(worker, this.jobWorkMs[id]);
+        this.loop?.round(this.view.worker(worker));
       }
     }
     this.scenario.onProgress?.(this.arrived, this.total);
-    return this.result();
+    return summariseRun(this.scenario, {
+      arrivedAt: this.arrivedAt,
+      startedAt: this.startedAt,
+      finishedAt: this.finishedAt,
+      priority: this.jobPriority,
+      missed: this.jobMissed,
+      unroutable: this.unroutable,
+      deadlineJobs: this.deadlineJobs,
+      busyMs: this.busyMs,
+      jobsRun: this.jobsRun,
+      durationMs: this.lastFinish,
+      executions: this.executions,
+      costPer1000Jobs: this.cost.perThousandJobs(),
+    });
   }
 
   private executionsRunning(): number {
     return this.running.length - this.freeRunning.length;
+  }
+
+  /** `job` as a policy sees it (the one reused object: read it before the next call). */
+  private routed(job: number): HeldJob {
+    const routed = this.routedJob;
+    const deadline = this.jobDeadline[job] as number;
+    routed.model = this.modelNames[this.jobModel[job] as number] as string;
+    routed.priority = PRIORITIES[this.jobPriority[job] as number] as Priority;
+    routed.size = this.jobSize[job];
+    routed.deadlineMs = deadline > 0 ? deadline : undefined;
+    routed.createdAt = this.arrivedAt[job] as number;
+    return routed;
   }
 
   private arrive(now: number): void {
@@ -189,20 +257,33 @@ class Simulation {
     const { model, size } = this.next;
     this.arrivedAt[job] = now;
     this.jobSize[job] = size;
+    if (this.scenario.priorityMix !== undefined || this.scenario.deadlines !== undefined) {
+      const { priority, deadlineMs } = this.traitsOf(this.traits);
+      this.jobPriority[job] = RANK.get(priority) ?? NORMAL;
+      if (deadlineMs !== undefined) {
+        this.jobDeadline[job] = deadlineMs;
+        this.deadlineJobs++;
+      }
+    }
     const m = this.modelIndex.get(model) ?? -1;
     this.jobModel[job] = m;
     if (m < 0) this.unroutable++;
     else if (this.policy === null) this.enqueueShared(job, m, now);
-    else if (this.binder !== null) this.hold(job, now);
-    else this.dispatch(job, model, size, now);
+    else if (this.loop !== null) {
+      if (this.view.eligible(model).length === 0) this.unroutable++;
+      else this.loop.hold(job);
+    } else this.dispatch(job, now);
     if (this.arrived % PROGRESS_EVERY === 0) this.scenario.onProgress?.(this.arrived, this.total);
     if (this.stream(this.next)) this.heap.push(this.next.t, ARRIVAL);
   }
 
-  private dispatch(job: number, model: string, size: JobSize | undefined, now: number): void {
-    const routed = this.routedJob;
-    routed.model = model;
-    routed.size = size;
+  /** Routes on arrival (every policy but `sed-late`), as the live dispatcher does. */
+  private dispatch(job: number, now: number): void {
+    const routed = this.routed(job);
+    if ((latestStartAt(this.scenario.fleet.models, routed) ?? Infinity) < now) {
+      this.miss(job);
+      return;
+    }
     const id = (this.policy as Policy)(routed, this.view, this.policyRng);
     const worker = id === null ? -1 : this.view.indexOf(id);
     if (worker < 0) {
@@ -210,6 +291,10 @@ class Simulation {
       return;
     }
     this.bind(job, worker, now);
+  }
+
+  private miss(job: number): void {
+    this.jobMissed[job] = 1;
   }
 
   private bind(job: number, worker: number, now: number): void {
@@ -221,86 +306,55 @@ class Simulation {
     this.view.dispatched(worker, workMs);
     this.depth[worker] = (this.depth[worker] as number) + 1;
     this.queuedWorkMs[worker] = (this.queuedWorkMs[worker] as number) + workMs;
-    (this.batchers[worker] as Batcher<number>).add(job, model, now);
+    const band = this.bands === 1 ? 0 : (this.jobPriority[job] as number);
+    (this.batchers[worker * this.bands + band] as Batcher<number>).add(job, model, now);
     if ((this.freeSlots[worker] as number) > 0) this.startBatches(worker, now);
   }
 
-  private heldCount(): number {
-    return this.window.length + this.backlog.length - this.backlogHead;
-  }
-
-  private hold(job: number, now: number): void {
-    if (this.view.eligible(this.modelNames[this.jobModel[job] as number] as string).length === 0) {
-      this.unroutable++;
-      return;
-    }
-    if (this.backlogHead === this.backlog.length && this.window.length < this.lookahead) this.window.push(job);
-    else this.backlog.push(job);
-    this.bindHeld(now);
-  }
-
-  /**
-   * One LateBinder round over the held jobs; bound ones leave the window, which refills in order.
-   * `freed`: the worker whose completion triggered the round, if any.
-   */
-  private bindHeld(now: number, freed = -1): void {
-    const binder = this.binder;
-    if (binder === null || this.window.length === 0) return;
-    const window = this.window;
-    const bound = this.boundInRound;
-    const routed = this.routedJob;
-    const jobAt = (i: number): RoutableJob => {
-      const job = window[i] as number;
-      routed.model = this.modelNames[this.jobModel[job] as number] as string;
-      routed.size = this.jobSize[job];
-      return routed;
-    };
-    // Jobs refilled from the backlog get a round of their own at once (the live dispatcher's next
-    // arrival would give them one too).
-    let refilled = 0;
-    do {
-      bound.length = 0;
-      binder.round(
-        window.length,
-        jobAt,
-        this.view,
-        this.policyRng,
-        (i, id) => {
-          bound.push(i);
-          this.bind(window[i] as number, this.view.indexOf(id), now);
-        },
-        freed < 0 ? undefined : this.view.worker(freed),
-      );
-      refilled = 0;
-      if (bound.length > 0) {
-        removeIndices(window, bound);
-        while (window.length < this.lookahead && this.backlogHead < this.backlog.length) {
-          window.push(this.backlog[this.backlogHead++] as number);
-          refilled++;
-        }
-        if (this.backlogHead > 4096 && this.backlogHead * 2 > this.backlog.length) {
-          this.backlog = this.backlog.slice(this.backlogHead);
-          this.backlogHead = 0;
-        }
-      }
-    } while (refilled > 0);
-  }
-
-  /** Fires every batch that is due while slots are free; otherwise arms the batch timer. */
+  /** Fires every batch that is due while slots are free, higher priorities first; otherwise arms the batch timer. */
   private startBatches(worker: number, now: number): void {
-    const batcher = this.batchers[worker] as Batcher<number>;
+    const first = worker * this.bands;
     while ((this.freeSlots[worker] as number) > 0) {
-      const batch = batcher.poll(now);
+      let batch: Batch<number> | null = null;
+      for (let band = first; batch === null && band < first + this.bands; band++) batch = (this.batchers[band] as Batcher<number>).poll(now);
       if (batch === null) {
-        const wake = batcher.nextWakeAt();
+        let wake: number | null = null;
+        for (let band = first; band < first + this.bands; band++) {
+          const at = (this.batchers[band] as Batcher<number>).nextWakeAt();
+          if (at !== null && (wake === null || at < wake)) wake = at;
+        }
         if (wake !== null && wake < (this.wakeAt[worker] as number)) {
           this.wakeAt[worker] = wake;
           this.heap.push(wake, worker * 8 + WAKE);
         }
         return;
       }
-      this.execute(worker, batch, now);
+      const items = this.deadlineJobs > 0 ? this.skipLate(worker, batch.items, now) : batch.items;
+      if (items.length > 0) this.execute(worker, { model: batch.model, items }, now);
     }
+  }
+
+  /**
+   * The jobs of a batch that can still meet their deadline on this worker; the others fail at
+   * pickup without running (and without taking the slot), and the view hears of it as of a
+   * completion.
+   */
+  private skipLate(worker: number, items: number[], now: number): number[] {
+    const cls = this.workerClass[worker] as string;
+    const models = this.scenario.fleet.models;
+    let kept: number[] | null = null;
+    for (let i = 0; i < items.length; i++) {
+      const job = items[i] as number;
+      const late = (this.jobDeadline[job] as number) > 0 && (latestStartAt(models, this.routed(job), cls) ?? Infinity) < now;
+      if (late) {
+        kept ??= items.slice(0, i);
+        this.miss(job);
+        this.depth[worker] = (this.depth[worker] as number) - 1;
+        this.queuedWorkMs[worker] = (this.queuedWorkMs[worker] as number) - (this.jobWorkMs[job] as number);
+        this.heap.push(now + (this.scenario.completionLagMs ?? 0), job * 8 + VIEW_COMPLETE);
+      } else kept?.push(job);
+    }
+    return kept ?? items;
   }
 
   private execute(worker: number, batch: Batch<number>, now: number): void {
@@ -338,7 +392,7 @@ class Simulation {
     }
     if (this.policy === null) this.pullShared(worker, now);
     else {
-      if (lagMs <= 0) this.bindHeld(now, worker);
+      if (lagMs <= 0) this.loop?.round(this.view.worker(worker));
       this.startBatches(worker, now);
     }
   }
@@ -375,50 +429,9 @@ class Simulation {
       else this.idleByModel[m]?.delete(worker);
     }
   }
-
-  private result(): SimResult {
-    const { fleet } = this.scenario;
-    let done = 0;
-    let waitSum = 0;
-    const latencies = new Float64Array(this.total - this.unroutable);
-    const overheadMs = this.scenario.pipelineOverheadMs ?? 0;
-    for (let job = 0; job < this.total; job++) {
-      const finished = this.finishedAt[job] as number;
-      if (finished < 0) continue;
-      const arrived = this.arrivedAt[job] as number;
-      latencies[done++] = finished - arrived + overheadMs;
-      waitSum += (this.startedAt[job] as number) - arrived;
-    }
-    const duration = this.lastFinish;
-    const busyByClass: Record<string, number> = {};
-    const slotsByClass: Record<string, number> = {};
-    const sharePerWorker: Record<string, number> = {};
-    fleet.workers.forEach((worker, i) => {
-      busyByClass[worker.class] = (busyByClass[worker.class] ?? 0) + (this.busyMs[i] as number);
-      slotsByClass[worker.class] = (slotsByClass[worker.class] ?? 0) + worker.slots;
-      sharePerWorker[worker.id] = done === 0 ? 0 : (this.jobsRun[i] as number) / done;
-    });
-    const utilisationByClass: Record<string, number> = {};
-    for (const [cls, busy] of Object.entries(busyByClass)) {
-      utilisationByClass[cls] = duration === 0 ? 0 : busy / ((slotsByClass[cls] as number) * duration);
-    }
-    return {
-      policy: this.scenario.policy,
-      jobs: done,
-      unroutable: this.unroutable,
-      ...summariseLatencies(latencies.subarray(0, done)),
-      meanWaitMs: done === 0 ? 0 : waitSum / done,
-      throughput: duration === 0 ? 0 : (done / duration) * 1000,
-      durationMs: duration,
-      utilisationByClass,
-      sharePerWorker,
-      costPer1000Jobs: this.cost.perThousandJobs(),
-      meanBatchSize: this.executions === 0 ? 0 : done / this.executions,
-    };
-  }
 }
 
-/** Runs one scenario to completion (every arrival served or found unroutable). Deterministic per seed. */
+/** Runs one scenario to completion (every arrival served, found unroutable, or past its deadline). Deterministic per seed. */
 export function simulate(scenario: SimScenario): SimResult {
   return new Simulation(scenario).run();
 }

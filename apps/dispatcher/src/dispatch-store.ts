@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import { BULLMQ_PRIORITY, type Config, type JobPayload, type JobView, type KeySpace } from '@sched/core';
+import { workerJobOptions, type JobReader, type WebhookOutbox } from '@sched/runtime';
+import type { Claim } from './dispatch-claims.js';
+import type { DispatchStore } from './route-job.js';
+import type { PublishStatus } from './status-publisher.js';
+import type { WorkerQueues } from './worker-queues.js';
+
+/** Routes are kept this much longer than results, so a job that waits long in a worker queue keeps its route. */
+const ROUTE_GRACE_S = 86_400;
+
+export interface RedisDispatchStoreOptions {
+  readonly config: Pick<Config, 'RESULT_TTL_S' | 'MAX_ATTEMPTS' | 'RETRY_BACKOFF_MS'>;
+  readonly keys: Pick<KeySpace, 'route' | 'terminal'>;
+  /** The connection status messages are published on too (`publish`): Redis applies both in order. */
+  readonly redis: Redis;
+  readonly workerQueues: Pick<WorkerQueues, 'get'>;
+  readonly reader: Pick<JobReader, 'read'>;
+  readonly outbox: Pick<WebhookOutbox, 'reserve' | 'release'>;
+  readonly publish: PublishStatus;
+}
+
+/** Routing's reads and writes in Redis (see `DispatchStore`). */
+export class RedisDispatchStore implements DispatchStore {
+  constructor(private readonly options: RedisDispatchStoreOptions) {}
+
+  async previous(jobId: string): Promise<{ route: string | null; finished: boolean }> {
+    const { redis, keys } = this.options;
+    const [route, terminal] = await redis.mget(keys.route(jobId), keys.terminal(jobId));
+    return { route: route ?? null, finished: terminal !== null && terminal !== undefined };
+  }
+
+  async send(jobId: string, payload: JobPayload, { workerId, dispatchedAt }: Claim): Promise<void> {
+    const { redis, keys, config } = this.options;
+    // Route, then the `dispatched` message, then the job: one connection, so Redis applies them in this
+    // order and no worker can report `running` before `dispatched` is out.
+    const routeWritten = redis.set(keys.route(jobId), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
+    this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
+    await this.options.workerQueues.get(workerId).add('job', { ...payload, dispatchedAt }, workerJobOptions(jobId, BULLMQ_PRIORITY[payload.priority], config));
+    await routeWritten;
+  }
+
+  reserveWebhook(jobId: string, payload: JobPayload): Promise<void> {
+    return this.options.outbox.reserve(jobId, payload);
+  }
+
+  releaseWebhook(jobId: string, payload: JobPayload): Promise<void> {
+    return this.options.outbox.release(jobId, payload);
+  }
+
+  /** The same record and message as the API's own cancel (a cancelled job reads from its terminal record). */
+  async recordCancelled(jobId: string): Promise<void> {
+    const { redis, keys, config } = this.options;
+    const view = await this.options.reader.read(jobId);
+    const at = Date.now();
+    if (view !== null) {
+      const cancelled: JobView = { ...view, status: 'cancelled', timings: { ...view.timings, finishedAt: new Date(at).toISOString() } };
+      delete cancelled.worker;
+      await redis.set(keys.terminal(jobId), JSON.stringify(cancelled), 'EX', config.RESULT_TTL_S);
+    }
+    this.options.publish({ id: jobId, status: 'cancelled', at, attempt: view?.attempts ?? 0 });
+  }
+}

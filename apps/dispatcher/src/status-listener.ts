@@ -1,0 +1,54 @@
+import type { FleetMessage, KeySpace, StatusMessage } from '@sched/core';
+import type { Logger } from '@sched/runtime';
+import type { FleetView } from './fleet-view.js';
+import type { JobHolder } from './job-holder.js';
+
+export interface StatusListenerOptions {
+  readonly keys: Pick<KeySpace, 'statusChannel' | 'fleetChannel' | 'cancelChannel'>;
+  readonly fleet: Pick<FleetView, 'onFinished' | 'markUnavailable'>;
+  /** The held jobs of a late-binding dispatcher; null for a policy that binds on arrival. */
+  readonly holder: Pick<JobHolder, 'round' | 'cancel'> | null;
+  /** Re-reads the fleet (a worker joined). */
+  readonly refreshFleet: () => Promise<void>;
+  readonly logger: Pick<Logger, 'warn'>;
+  /** @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The dispatcher's pub/sub messages: a job finished on a worker (one job fewer there, and maybe
+ * room for a held one), a worker joined or is leaving, and (late binding only) a cancel request.
+ */
+export class StatusListener {
+  private readonly now: () => number;
+
+  constructor(private readonly options: StatusListenerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The channels to subscribe to: cancel requests only when jobs are held here. */
+  get channels(): string[] {
+    const { keys, holder } = this.options;
+    return holder === null ? [keys.statusChannel, keys.fleetChannel] : [keys.statusChannel, keys.fleetChannel, keys.cancelChannel];
+  }
+
+  /** One message; never throws (a bad message is logged). */
+  handle(channel: string, text: string): void {
+    const { keys, fleet, holder } = this.options;
+    try {
+      if (channel === keys.statusChannel) {
+        const message = JSON.parse(text) as StatusMessage;
+        const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
+        if (!finished || message.worker === undefined) return;
+        fleet.onFinished(message.id, message.worker, this.now(), message.retry !== true);
+        holder?.round(message.worker);
+      } else if (channel === keys.fleetChannel) {
+        const message = JSON.parse(text) as FleetMessage;
+        if (message.event === 'joined') void this.options.refreshFleet().catch(() => undefined);
+        else fleet.markUnavailable(message.worker);
+      } else if (channel === keys.cancelChannel) holder?.cancel(text);
+    } catch (error) {
+      this.options.logger.warn({ err: String(error) }, 'bad pub/sub message');
+    }
+  }
+}
