@@ -93,7 +93,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   redisErrors.watch(ingress, 'queue ingress');
   const workerQueues = new WorkerQueues({ connection: redis, prefix: config.KEY_PREFIX, redisErrors });
   const publish = statusPublisher(redis, keys.statusChannel, logger);
-  const outbox = new WebhookOutbox(redis, config);
+  const outbox = new WebhookOutbox(redis, config, redisErrors);
   const classes = new Map(catalog.workers.map((w) => [w.id, w.class]));
   const reader = new JobReader(redis, keys, (id) => classes.get(id) ?? fleet.index.find(id)?.class, catalog.models);
   const sender = config.WEBHOOK_SECRET === undefined ? null : new WebhookSender({ config, keys, redis, metrics, logger, reader, redisErrors }, config.WEBHOOK_SECRET);

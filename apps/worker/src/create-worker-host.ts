@@ -39,7 +39,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   const redisErrors = new RedisErrorLog(logger);
   const publisher = createRedis(config.REDIS_URL, 'service', { connectionName: 'worker-host' });
   redisErrors.watchConnection(publisher, 'worker-host');
-  const outbox = new WebhookOutbox(publisher, config);
+  const outbox = new WebhookOutbox(publisher, config, redisErrors);
   const latency = new LatencyModel(fleet.models);
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
   const workers = specs.map(

@@ -2,6 +2,7 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WEBHOOK_QUEUE, type Config, type JobPayload } from '@sched/core';
 import { producerQueueOptions, webhookJobOptions } from './queue-options.js';
+import type { RedisErrorLog } from './redis-errors.js';
 
 /** What a `webhooks` job carries; its BullMQ id is the job's id, so it exists at most once per job. */
 export interface WebhookJobData {
@@ -26,9 +27,10 @@ export class WebhookOutbox {
   constructor(
     connection: Redis,
     private readonly config: Pick<Config, 'KEY_PREFIX' | 'WEBHOOK_RECHECK_MS' | 'WEBHOOK_MAX_ATTEMPTS' | 'RESULT_TTL_S'>,
+    errors: Pick<RedisErrorLog, 'watch'>,
   ) {
     this.queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, producerQueueOptions(connection, config.KEY_PREFIX));
-    this.queue.on('error', () => undefined);
+    errors.watch(this.queue, 'webhooks queue');
   }
 
   /** Adds the safety-net delivery of a job that has a webhook; a no-op for one without. */
