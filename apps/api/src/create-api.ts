@@ -66,7 +66,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
 
   const routes = [
-    submitRoute({ config, catalog, jobs, metrics, rejections }),
+    submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger }),
     ...jobRoutes({ jobs, hub, canceller: new JobCanceller({ jobs, hub }) }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),

@@ -36,7 +36,7 @@ interface Operation {
   operationId?: string;
   parameters?: { name: string; in: string; required?: boolean }[];
   security?: Record<string, string[]>[];
-  responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
+  responses: Record<string, { description?: string; headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
 }
 interface Spec {
   openapi: string;
@@ -215,7 +215,7 @@ describe('the document', () => {
 
   it('describes the headers, the key, SSE, pages and metrics with their media types', () => {
     const params = (path: string, method: string): string[] => (spec.paths[path]?.[method]?.parameters ?? []).map((p) => `${p.in}:${p.name}`);
-    expect(params('/v1/jobs', 'post')).toContain('header:Idempotency-Key');
+    expect(params('/v1/jobs', 'post')).toEqual(expect.arrayContaining(['header:Idempotency-Key', 'header:Prefer']));
     expect(params('/v1/jobs/{id}/events', 'get')).toContain('header:Last-Event-ID');
     expect(params('/v1/jobs/{id}', 'get')).toContain('query:wait');
     expect(params('/v1/jobs', 'get')).toEqual(expect.arrayContaining(['query:status', 'query:model', 'query:limit', 'query:cursor']));
@@ -229,14 +229,22 @@ describe('the document', () => {
     expect(mediaTypes('/metrics')).toEqual(['text/plain']);
     expect(spec.paths['/healthz']?.get?.security).toEqual([]);
     expect(spec.paths['/']?.get?.security).toEqual([{ browserBasic: [] }, { apiKey: [] }]);
-    expect(Object.keys(spec.paths['/v1/jobs']?.post?.responses ?? {})).toEqual(['202', '400', '401', '413', '415', '422', '500', '503']);
+    // 200: the job ended within `Prefer: wait`.
+    expect(Object.keys(spec.paths['/v1/jobs']?.post?.responses ?? {})).toEqual(['200', '202', '400', '401', '413', '415', '422', '500', '503']);
+    const submitted = spec.paths['/v1/jobs']?.post?.responses ?? {};
+    expect(Object.keys(submitted['200']?.headers ?? {})).toEqual(['Content-Location', 'Preference-Applied', 'Vary']);
+    expect(Object.keys(submitted['202']?.headers ?? {})).toEqual(['Location', 'Preference-Applied', 'Vary']);
+    expect(submitted['200']?.content?.['application/json']).toEqual({ schema: { $ref: '#/components/schemas/JobView' } });
   });
 });
 
 describe('the route table', () => {
-  /** What the document promised before the table existed (method, path, operationId and response statuses). */
+  /**
+   * What the document promised before the table existed (method, path, operationId and response
+   * statuses), and what it added since: submitJob's 200, the answer to `Prefer: wait`.
+   */
   const OPERATIONS = [
-    'post /v1/jobs submitJob 202 400 401 413 415 422 500 503',
+    'post /v1/jobs submitJob 200 202 400 401 413 415 422 500 503',
     'get /v1/jobs listJobs 200 400 401 500 503',
     'get /v1/jobs/{id} getJob 200 400 401 404 500 503',
     'delete /v1/jobs/{id} cancelJob 200 401 404 409 500 503',

@@ -32,6 +32,16 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+export interface SubmitAndWaitOptions extends SubmitOptions, WaitOptions {
+  /**
+   * Seconds the API may hold the submission for the job to end, sent as `Prefer: wait=<waitS>`
+   * (more than 0, at most 30; decimals allowed, the API uses them to the millisecond). A job
+   * that ends within it costs one request; one that does not is then long-polled as by `wait`.
+   * @defaultValue 30, or `timeoutS` when that is shorter
+   */
+  waitS?: number;
+}
+
 export interface EventsOptions {
   /**
    * Sent as `Last-Event-ID`, to resume after the last event seen.
@@ -49,6 +59,14 @@ export interface SchedClient {
   get(id: string, options?: { signal?: AbortSignal }): Promise<JobView>;
   /** Long-polls `GET /v1/jobs/:id?wait=` until the job is completed, failed or cancelled. */
   wait(id: string, options?: WaitOptions): Promise<JobView>;
+  /**
+   * Submits and waits in one: `POST /v1/jobs` with `Prefer: wait=<waitS>`, which the API answers
+   * 200 with the ended job (completed, failed or cancelled) when it ends within `waitS`; on a 202
+   * (the job still going, or an API that ignores `Prefer`) it long-polls like `wait` until the job
+   * ends or `timeoutS` (counted from the submission) passes, then throws `wait_timeout`. Pass an
+   * `idempotencyKey` to make the whole call safe to retry: a retry waits on the same job.
+   */
+  submitAndWait(request: JobRequestInput, options?: SubmitAndWaitOptions): Promise<JobView>;
   /** `DELETE /v1/jobs/:id`: the cancelled view, or an ApiError `job_not_cancellable` (409). */
   cancel(id: string): Promise<JobView>;
   /** `GET /v1/jobs/:id/events`: the job's status changes until the stream closes. */
@@ -65,6 +83,11 @@ export function isTerminalStatus(status: JobStatus): boolean {
   return isTerminal(status);
 }
 
+/** Only a job view can have ended: an accepted job is `queued`. */
+function hasEnded(answer: JobView | JobAccepted): answer is JobView {
+  return isTerminal(answer.status);
+}
+
 function jobPath(id: string, suffix = ''): string {
   return `v1/jobs/${encodeURIComponent(id)}${suffix}`;
 }
@@ -73,33 +96,62 @@ export function createClient(options: ClientOptions): SchedClient {
   const compiled = compileClientOptions(options);
   const http = new HttpTransport(compiled);
 
-  async function wait(id: string, waitOptions: WaitOptions = {}): Promise<JobView> {
+  /** Long-polls until the job ends; past `deadline` (a `performance.now()` time) throws `wait_timeout`. */
+  async function pollUntil(id: string, deadline: number, limits: { timeoutS: number; pollS: number; signal: AbortSignal | undefined }): Promise<JobView> {
+    for (;;) {
+      const remainingS = (deadline - performance.now()) / 1000;
+      // Whole seconds, so the query is valid whatever the server's parser; the last
+      // poll may overrun the deadline by under a second.
+      const waitS = Math.min(limits.pollS, Math.max(1, Math.ceil(remainingS)));
+      const view = await http.json<JobView>({
+        method: 'GET',
+        path: jobPath(id, `?wait=${waitS}`),
+        signal: limits.signal,
+        extraTimeoutMs: waitS * 1000,
+      });
+      if (isTerminalStatus(view.status)) return view;
+      if (performance.now() >= deadline) {
+        throw new ApiError('wait_timeout', `job ${id} still ${view.status} after ${limits.timeoutS} s`, {
+          method: 'GET',
+          path: `/${jobPath(id)}`,
+        });
+      }
+    }
+  }
+
+  /** The options `wait` and `submitAndWait` share, checked, with their defaults. */
+  function waitLimits(waitOptions: WaitOptions): { timeoutS: number; pollS: number; signal: AbortSignal | undefined } {
     const timeoutS = waitOptions.timeoutS ?? 300;
     if (!(timeoutS > 0)) throw new TypeError(`timeoutS: expected a positive number of seconds, got ${timeoutS}`);
     const pollS = waitOptions.pollS ?? MAX_LONG_POLL_S;
     if (!Number.isInteger(pollS) || pollS < 1 || pollS > MAX_LONG_POLL_S) {
       throw new TypeError(`pollS: expected a whole number of seconds from 1 to ${MAX_LONG_POLL_S}, got ${pollS}`);
     }
-    const deadline = performance.now() + timeoutS * 1000;
-    for (;;) {
-      const remainingS = (deadline - performance.now()) / 1000;
-      // Whole seconds, so the query is valid whatever the server's parser; the last
-      // poll may overrun the deadline by under a second.
-      const waitS = Math.min(pollS, Math.max(1, Math.ceil(remainingS)));
-      const view = await http.json<JobView>({
-        method: 'GET',
-        path: jobPath(id, `?wait=${waitS}`),
-        signal: waitOptions.signal,
-        extraTimeoutMs: waitS * 1000,
-      });
-      if (isTerminalStatus(view.status)) return view;
-      if (performance.now() >= deadline) {
-        throw new ApiError('wait_timeout', `job ${id} still ${view.status} after ${timeoutS} s`, {
-          method: 'GET',
-          path: `/${jobPath(id)}`,
-        });
-      }
+    return { timeoutS, pollS, signal: waitOptions.signal };
+  }
+
+  async function wait(id: string, waitOptions: WaitOptions = {}): Promise<JobView> {
+    const limits = waitLimits(waitOptions);
+    return pollUntil(id, performance.now() + limits.timeoutS * 1000, limits);
+  }
+
+  async function submitAndWait(request: JobRequestInput, options: SubmitAndWaitOptions = {}): Promise<JobView> {
+    const limits = waitLimits(options);
+    const waitS = options.waitS ?? Math.min(MAX_LONG_POLL_S, limits.timeoutS);
+    if (!(waitS > 0 && waitS <= MAX_LONG_POLL_S)) {
+      throw new TypeError(`waitS: expected more than 0 and at most ${MAX_LONG_POLL_S} seconds, got ${waitS}`);
     }
+    const deadline = performance.now() + limits.timeoutS * 1000;
+    const answer = await http.send<JobView | JobAccepted>({
+      method: 'POST',
+      path: 'v1/jobs',
+      body: request,
+      headers: { prefer: `wait=${waitS}`, ...(options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey }) },
+      signal: options.signal,
+      extraTimeoutMs: waitS * 1000,
+    });
+    if (answer.status === 200 && hasEnded(answer.body)) return answer.body;
+    return pollUntil(answer.body.id, deadline, limits);
   }
 
   return {
@@ -113,6 +165,7 @@ export function createClient(options: ClientOptions): SchedClient {
       }),
     get: (id, getOptions = {}) => http.json<JobView>({ method: 'GET', path: jobPath(id), signal: getOptions.signal }),
     wait,
+    submitAndWait,
     cancel: (id) => http.json<JobView>({ method: 'DELETE', path: jobPath(id) }),
     events: (id, eventsOptions = {}) => jobEvents(http, jobPath(id, '/events'), eventsOptions),
     fleet: () => http.json<unknown>({ method: 'GET', path: 'v1/fleet' }),

@@ -15,6 +15,12 @@ export interface HttpRequest {
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
 
+export interface JsonAnswer<T> {
+  /** The 2xx status. */
+  status: number;
+  body: T;
+}
+
 const USER_AGENT = 'sched-client/0.1.0';
 
 /**
@@ -76,12 +82,17 @@ export class HttpTransport {
 
   /** Sends a request and parses its 2xx JSON answer; anything else throws an ApiError. */
   async json<T>(request: HttpRequest): Promise<T> {
+    return (await this.send<T>(request)).body;
+  }
+
+  /** {@link json}, with the answer's status, for a request whose 2xx answers differ (200 or 202). */
+  async send<T>(request: HttpRequest): Promise<JsonAnswer<T>> {
     const { exchange, dispatch } = this.prepare(request);
     try {
       const response = await dispatch();
       const text = await response.body.text();
       try {
-        return JSON.parse(text) as T;
+        return { status: response.statusCode, body: JSON.parse(text) as T };
       } catch (error) {
         throw new ApiError('invalid_response', `${request.method} /${request.path}: answer is not JSON`, {
           status: response.statusCode,

@@ -6,6 +6,7 @@ export {
   MAX_LONG_POLL_S,
   type EventsOptions,
   type SchedClient,
+  type SubmitAndWaitOptions,
   type SubmitOptions,
   type WaitOptions,
 } from './client.js';

@@ -163,6 +163,18 @@ export const jobSubmitHeadersSchema = z.object({
       description:
         'Makes the submission safe to retry (1-255 visible ASCII characters): the same key and body get the first answer again for 24 h, and no second job; another body gets 422 `idempotency_mismatch`',
     }),
+  // Never refused: RFC 7240 asks a server to ignore a preference it does not understand (apps/api/src/submit-preference.ts).
+  Prefer: z
+    .string()
+    .optional()
+    .meta({
+      description: [
+        `RFC 7240. \`wait=<s>\` (0 < s ≤ ${MAX_LONG_POLL_S}, decimals allowed, more is read as ${MAX_LONG_POLL_S}): hold the answer until the job is completed, failed or cancelled`,
+        '(200 with the job view) or for that long (then the usual 202). `respond-async`: answer 202 at once (the default).',
+        'Both: wait, then 202. Unknown preferences and a malformed `wait` are ignored; the response says what it honoured in `Preference-Applied`.',
+      ].join(' '),
+      example: 'wait=10',
+    }),
 });
 
 const EVENT_ID = /^\d+$/;
