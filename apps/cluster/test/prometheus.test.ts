@@ -55,8 +55,14 @@ beforeAll(async () => {
   load = (async () => {
     let i = 0;
     while (loading) {
-      const { id } = await client.submit({ model: 'default', input: i++ });
-      await client.wait(id, { timeoutS: 5 });
+      // Background load only feeds the rates; a passing error (a 503 while the CI machine is
+      // saturated) must not fail the file, the queries below are the assertions.
+      try {
+        const { id } = await client.submit({ model: 'default', input: i++ });
+        await client.wait(id, { timeoutS: 5 });
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   })();
   dir = mkdtempSync(join(tmpdir(), 'sched-prom-'));
