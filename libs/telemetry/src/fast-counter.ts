@@ -1,6 +1,6 @@
 import { Counter, type LabelValues } from 'prom-client';
 import type { MetricConfig } from './metric-config.js';
-import { ValueTable } from './value-table.js';
+import { ValueTable, incrementOf } from './value-table.js';
 
 /** A stock prom-client Counter, updated in plain numbers and written into it on scrape (`collect`). */
 export class FastCounter<T extends string = string> {
@@ -18,7 +18,7 @@ export class FastCounter<T extends string = string> {
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    const delta = (typeof labels === 'object' ? value : labels) ?? 1;
+    const delta = incrementOf(labels, value);
     if (!Number.isFinite(delta)) throw new TypeError(`Value is not a valid number: ${delta}`);
     if (delta < 0) throw new Error(`It is not possible to decrease a counter (${delta})`);
     this.values.add(labels, delta);

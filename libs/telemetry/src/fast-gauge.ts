@@ -1,6 +1,6 @@
 import { Gauge, type LabelValues } from 'prom-client';
 import type { MetricConfig } from './metric-config.js';
-import { ValueTable } from './value-table.js';
+import { ValueTable, incrementOf } from './value-table.js';
 
 /** A stock prom-client Gauge, updated in plain numbers and written into it on scrape (`collect`). */
 export class FastGauge<T extends string = string> {
@@ -18,11 +18,11 @@ export class FastGauge<T extends string = string> {
   }
 
   inc(labels?: LabelValues<T> | number, value?: number): void {
-    this.values.add(labels, (typeof labels === 'object' ? value : labels) ?? 1);
+    this.values.add(labels, incrementOf(labels, value));
   }
 
   dec(labels?: LabelValues<T> | number, value?: number): void {
-    this.values.add(labels, -((typeof labels === 'object' ? value : labels) ?? 1));
+    this.values.add(labels, -incrementOf(labels, value));
   }
 
   set(labels: LabelValues<T>, value: number): void;

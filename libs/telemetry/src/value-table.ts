@@ -11,6 +11,11 @@ interface ValueSlot<T extends string> {
  * prom-client metric's `collect` has them written into it: `reset()`, then one write per label
  * set, in the order they were first seen, so it shows exactly what it would have accumulated.
  */
+/** The amount of prom-client's `inc(labels?, value?)` / `inc(value?)` call forms: the number given, else 1. */
+export function incrementOf(labels: object | number | undefined, value: number | undefined): number {
+  return (typeof labels === 'object' ? value : labels) ?? 1;
+}
+
 export class ValueTable<T extends string> {
   private readonly slots: LabelSlots<T, ValueSlot<T>>;
 
