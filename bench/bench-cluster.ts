@@ -59,6 +59,9 @@ export interface SplitCluster {
   readonly pids: readonly number[];
   readonly apiUrl: string;
   readonly dispatcherMetricsUrl: string;
+  readonly redisUrl: string;
+  /** The redis-server's process id. */
+  readonly redisPid: number;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,7 @@ export interface SplitCluster {
  * The cluster as a deployment runs it: api, dispatcher and one worker host as three processes
  * (so they spread over both cores) on their own redis-server; resolves once all three are up.
  */
-export async function startSplitCluster(fleetPath: string, policy: string, env: Record<string, string> = {}): Promise<SplitCluster> {
+export async function startSplitCluster(fleetPath: string, policy: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<SplitCluster> {
   const redis = await RedisServer.start({ appendOnly: false });
   const [apiPort, dispatcherPort] = [await freePort(), await freePort()];
   const common = {
@@ -80,7 +83,7 @@ export async function startSplitCluster(fleetPath: string, policy: string, env: 
     WORKER_METRICS_PORT: '0',
     ...env,
   };
-  const apps = (['worker', 'dispatcher', 'api'] as const).map((name) => ({ name, app: spawnApp(name, { ...common, LOG_LEVEL: 'info' }) }));
+  const apps = (['worker', 'dispatcher', 'api'] as const).map((name) => ({ name, app: spawnApp(name, { ...common, LOG_LEVEL: 'info' }, { nodeArgs }) }));
   const started: Record<string, string> = { api: 'api listening', dispatcher: 'dispatcher started', worker: 'worker host started' };
   for (const { name, app } of apps) await waitFor(() => app.output().includes(started[name] ?? '?'), 30_000, `${name} to start`);
   await new Promise((r) => setTimeout(r, 1500));
@@ -88,6 +91,8 @@ export async function startSplitCluster(fleetPath: string, policy: string, env: 
     pids: apps.map(({ app }) => app.child.pid ?? 0),
     apiUrl: `http://127.0.0.1:${apiPort}`,
     dispatcherMetricsUrl: `http://127.0.0.1:${dispatcherPort}/metrics`,
+    redisUrl: redis.url,
+    redisPid: redis.pid ?? 0,
     close: async () => {
       for (const { app } of apps) app.child.kill('SIGTERM');
       await Promise.all(apps.map(({ app }) => app.exited));

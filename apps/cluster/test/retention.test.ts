@@ -7,7 +7,7 @@ const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } 
 const ctx = useCluster(fleet, { RESULT_TTL_S: '1' });
 
 describe('retention', () => {
-  it('keeps a finished job RESULT_TTL_S, then BullMQ removes it (and its route)', async () => {
+  it('keeps a finished job RESULT_TTL_S, then BullMQ removes it and it reads as unknown', async () => {
     const { client } = ctx;
     const { id: old } = await client.submit({ model: 'default', input: 'old' });
     expect((await client.wait(old, { timeoutS: 5 })).status).toBe('completed');

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config, JobPayload, JobResult, KeySpace, ResolvedWorker, StatusMessage } from '@sched/core';
+import type { JobPayload, JobResult, KeySpace, ResolvedWorker, StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -11,8 +11,7 @@ export interface JobReporterOptions {
   readonly worker: Pick<ResolvedWorker, 'id' | 'class'>;
   /** The host's shared connection for commands and publishing. */
   readonly publisher: Redis;
-  readonly keys: KeySpace;
-  readonly config: Pick<Config, 'RESULT_TTL_S'>;
+  readonly keys: Pick<KeySpace, 'statusChannel'>;
   /** Where a finished job's webhook delivery goes. */
   readonly outbox: Pick<WebhookOutbox, 'release' | 'forget'>;
   readonly metrics: Pick<WorkerMetrics, 'jobsCompleted' | 'jobDuration'>;
@@ -21,8 +20,8 @@ export interface JobReporterOptions {
 
 /**
  * What one worker tells the rest of the system about its jobs: status messages on the status
- * channel (running, a retry sent back to waiting, completed or failed), the route kept as long as
- * the result, the webhook released at the end, and the job metrics. A failed publish is logged,
+ * channel (running, a retry sent back to waiting, completed or failed), the webhook released at the
+ * end, and the job metrics. A failed publish is logged,
  * never thrown: the job's state in its queue is the record.
  */
 export class JobReporter {
@@ -58,17 +57,11 @@ export class JobReporter {
     this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
   }
 
-  /** Terminal: publish, keep the route exactly as long as the job's result, deliver the webhook, observe. */
+  /** Terminal: publish, deliver the webhook, observe. */
   private finish(job: ReportedJob, status: 'completed' | 'failed', now: number): void {
-    const { publisher, keys, config, worker, outbox } = this.options;
+    const { worker, outbox } = this.options;
     const id = job.id ?? '';
-    const message: StatusMessage = { id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted };
-    publisher
-      .pipeline()
-      .expire(keys.route(id), config.RESULT_TTL_S)
-      .publish(keys.statusChannel, JSON.stringify(message))
-      .exec()
-      .catch((error: unknown) => this.log.warn({ jobId: id, err: String(error) }, 'could not publish status'));
+    this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted });
     outbox
       .release(id, job.data)
       // The reserved delivery still fires after WEBHOOK_RECHECK_MS.

@@ -56,7 +56,7 @@ export class SimulatedWorker {
     private readonly options: SimulatedWorkerOptions,
   ) {
     const { config, keys, publisher, outbox, logger, latency, models, rng, metrics } = options;
-    this.reporter = new JobReporter({ worker: spec, publisher, keys, config, outbox, metrics, logger });
+    this.reporter = new JobReporter({ worker: spec, publisher, keys, outbox, metrics, logger });
     this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, onRunning: (job) => this.reporter.running(job) });
   }
 

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { deriveJobView, latestStartAt, type Catalog, INGRESS_QUEUE, workerQueueName, type KeySpace, type JobView } from '@sched/core';
+import { deriveJobView, latestStartAt, type Catalog, INGRESS_QUEUE, workerQueueName, type KeySpace, type JobView, webhookView } from '@sched/core';
 
 /**
  * Reads a job's public view from the queue state itself (the ingress job, its route, the
- * worker-queue job and its lock, the webhook record), in at most two round trips. Used by
+ * worker-queue job and its lock, the webhook record), reading only what the answer needs. Used by
  * the API and by the webhook sender, so a webhook body is exactly what GET /v1/jobs/:id shows.
  */
 export class JobReader {
@@ -15,64 +15,53 @@ export class JobReader {
   ) {}
 
   /**
-   * The ingress job, the route, a terminal record and the webhook record atomically, then the
-   * worker job and its lock. A caller that already knows the route (from a status message)
-   * skips the first when the worker job is there.
+   * The ingress job, the route and a terminal record atomically, then the worker job (and its lock
+   * only while it has not finished), then the webhook record only for a job that asked for one. A
+   * caller that already knows the route (from a status message) skips the first when the worker
+   * job is there: a finished job then costs one command.
    */
   async read(id: string, knownRoute?: string): Promise<JobView | null> {
     if (knownRoute !== undefined) {
-      const fast = await this.readWorkerJob(id, knownRoute);
-      if (fast.workerJob.data !== undefined) return this.derive(id, {}, knownRoute, fast.workerJob, fast.locked, fast.webhook);
+      const workerJob = await this.readWorkerJob(id, knownRoute);
+      if (workerJob.hash.data !== undefined) return this.derive(id, {}, knownRoute, workerJob);
     }
-    const first = await this.redis
-      .multi()
-      .hgetall(this.keys.jobHash(INGRESS_QUEUE, id))
-      .get(this.keys.route(id))
-      .get(this.keys.terminal(id))
-      .hgetall(this.keys.webhookState(id))
-      .exec();
-    const ingress = (first?.[0]?.[1] ?? {}) as Record<string, string>;
-    const route = (first?.[1]?.[1] ?? null) as string | null;
-    const terminal = (first?.[2]?.[1] ?? null) as string | null;
-    const webhook = (first?.[3]?.[1] ?? {}) as Record<string, string>;
+    const [ingressReply, routeReply, terminalReply] =
+      (await this.redis.multi().hgetall(this.keys.jobHash(INGRESS_QUEUE, id)).get(this.keys.route(id)).get(this.keys.terminal(id)).exec()) ?? [];
+    const terminal = (terminalReply?.[1] ?? null) as string | null;
     if (terminal !== null) return JSON.parse(terminal) as JobView;
-    if (route === null) return this.derive(id, ingress, null, {}, false, webhook);
-    const worker = await this.readWorkerJob(id, route);
-    return this.derive(id, ingress, route, worker.workerJob, worker.locked, worker.webhook);
+    const ingress = (ingressReply?.[1] ?? {}) as Record<string, string>;
+    const route = (routeReply?.[1] ?? null) as string | null;
+    if (route === null) return this.derive(id, ingress, null, NO_WORKER_JOB);
+    return this.derive(id, ingress, route, await this.readWorkerJob(id, route));
   }
 
-  private async readWorkerJob(id: string, workerId: string): Promise<{ workerJob: Record<string, string>; locked: boolean; webhook: Record<string, string> }> {
+  /** The worker-queue job's hash; `locked` is read only when the job has not finished (a lock only matters then). */
+  private async readWorkerJob(id: string, workerId: string): Promise<WorkerJobRecord> {
     const queue = workerQueueName(workerId);
-    const replies = await this.redis
-      .pipeline()
-      .hgetall(this.keys.jobHash(queue, id))
-      .exists(this.keys.jobLock(queue, id))
-      .hgetall(this.keys.webhookState(id))
-      .exec();
-    return {
-      workerJob: (replies?.[0]?.[1] ?? {}) as Record<string, string>,
-      locked: replies?.[1]?.[1] === 1,
-      webhook: (replies?.[2]?.[1] ?? {}) as Record<string, string>,
-    };
+    const hash = await this.redis.hgetall(this.keys.jobHash(queue, id));
+    if (hash.data === undefined || hash.finishedOn !== undefined) return { hash, locked: false };
+    return { hash, locked: (await this.redis.exists(this.keys.jobLock(queue, id))) === 1 };
   }
 
-  private derive(
-    id: string,
-    ingress: Record<string, string>,
-    route: string | null,
-    workerJob: Record<string, string>,
-    locked: boolean,
-    webhook: Record<string, string>,
-  ): JobView | null {
-    return deriveJobView({
+  private async derive(id: string, ingress: Record<string, string>, route: string | null, worker: WorkerJobRecord): Promise<JobView | null> {
+    const view = deriveJobView({
       id,
       ingress,
       route,
-      workerJob,
-      locked,
-      webhook,
+      workerJob: worker.hash,
+      locked: worker.locked,
       workerClass: route === null ? undefined : this.classOf(route),
       latestStart: (payload, workerClass) => latestStartAt(this.models, payload, workerClass),
     });
+    // Only a job that asked for a webhook has a delivery record worth a command.
+    if (view?.webhook !== undefined) view.webhook = webhookView(await this.redis.hgetall(this.keys.webhookState(id)));
+    return view;
   }
 }
+
+interface WorkerJobRecord {
+  hash: Record<string, string>;
+  locked: boolean;
+}
+
+const NO_WORKER_JOB: WorkerJobRecord = { hash: {}, locked: false };

@@ -48,6 +48,11 @@ export class RedisServer {
     return server;
   }
 
+  /** The server's process id while it runs (for CPU accounting from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== null;
   }

@@ -19,6 +19,8 @@ export interface SpawnAppOptions {
    * @defaultValue 'source'
    */
   from?: 'source' | 'dist';
+  /** Extra flags for node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: readonly string[];
 }
 
 export type AppName = 'api' | 'dispatcher' | 'worker' | 'cluster';
@@ -30,7 +32,8 @@ export function builtMain(app: AppName): string {
 
 /** Runs an app as its own process, as a container would: configured only by environment. */
 export function spawnApp(app: AppName, env: Record<string, string>, options: SpawnAppOptions = {}): SpawnedApp {
-  const args = options.from === 'dist' ? [builtMain(app)] : ['--import', 'tsx', '--conditions=@sched/source', `apps/${app}/src/main.ts`];
+  const entry = options.from === 'dist' ? [builtMain(app)] : ['--import', 'tsx', '--conditions=@sched/source', `apps/${app}/src/main.ts`];
+  const args = [...(options.nodeArgs ?? []), ...entry];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
