@@ -5,12 +5,16 @@
  * commands per job by command (INFO commandstats over the window). With --cpu-prof DIR each app
  * writes a V8 CPU profile there on exit (open it in Chrome DevTools or speedscope).
  *
- *   npx tsx --conditions=@sched/source bench/pipeline-profile.ts [--mode poll|prefer] [--clients 64] [--seconds 15] [--cpu-prof DIR]
+ *   npx tsx --conditions=@sched/source bench/pipeline-profile.ts [--mode poll|prefer] [--clients 64] [--seconds 15] [--cpu-prof DIR] [--monitor] [--floor]
+ *
+ * With --floor the scheduler still runs (idle) but the load goes to the bare two-hop floor
+ * (floor-pipeline.ts) on the same redis-server; the process columns are then worker, relay, api.
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createClient } from '@sched/client';
 import { cpuSeconds, startSplitCluster, tempFleetFile } from './bench-cluster.js';
+import { startFloorPipeline } from './floor-pipeline.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +23,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    /** Run the bare two-hop floor (floor-pipeline.ts) instead of the scheduler. */
+    floor: { type: 'boolean', default: false },
     /** Also run MONITOR over the window and print commands per job by source (client or Lua), command and key shape. */
     monitor: { type: 'boolean', default: false },
   },
@@ -29,7 +35,9 @@ const fleet = tempFleetFile('pipeline-profile', {
   workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })),
 });
 const nodeArgs = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`];
-const cluster = await startSplitCluster(fleet.path, 'sed', {}, nodeArgs);
+const scheduler = await startSplitCluster(fleet.path, 'sed', {}, nodeArgs);
+const floor = values.floor ? await startFloorPipeline(scheduler.redisUrl) : undefined;
+const cluster = { ...scheduler, apiUrl: floor?.apiUrl ?? scheduler.apiUrl, pids: floor?.pids ?? scheduler.pids };
 const redis = new Redis(cluster.redisUrl);
 const client = createClient({ baseUrl: cluster.apiUrl, timeoutMs: 60_000 });
 
@@ -108,5 +116,6 @@ if (shapes !== undefined) {
 
 await client.close();
 redis.disconnect();
+await floor?.close();
 await cluster.close();
 fleet.remove();

@@ -82,10 +82,10 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const perJob = createPolicy(policyName, { sloMs: config.LATENCY_SLO_MS.defaultMs, sloMsByModel: config.LATENCY_SLO_MS.byModel });
 
   const redisErrors = new RedisErrorLog(logger);
-  const redis = createRedis(config.REDIS_URL, 'service', { connectionName: 'dispatcher' });
-  const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-sub' });
+  const redis = createRedis(config.REDIS_URL, 'service', { connectionName: 'dispatcher', bullmqEvents: config.BULLMQ_EVENTS });
+  const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-sub', bullmqEvents: config.BULLMQ_EVENTS });
   // BullMQ does not close a connection it was given; close() does.
-  const consumerConnection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-ingress' });
+  const consumerConnection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-ingress', bullmqEvents: config.BULLMQ_EVENTS });
   for (const [connection, name] of [[redis, 'dispatcher'], [subscriber, 'dispatcher-sub'], [consumerConnection, 'dispatcher-ingress']] as const) {
     redisErrors.watchConnection(connection, name);
   }

@@ -73,6 +73,7 @@ export interface WebhookSenderDeps {
     | 'WEBHOOK_BACKOFF_MS'
     | 'WEBHOOK_RECHECK_MS'
     | 'WEBHOOK_ALLOW_PRIVATE'
+    | 'BULLMQ_EVENTS'
     | 'RESULT_TTL_S'
   >;
   keys: Pick<KeySpace, 'webhookState'>;
@@ -108,7 +109,7 @@ export class WebhookSender {
     const filter = { allowPrivateIPAddress: config.WEBHOOK_ALLOW_PRIVATE, keepAlive: true, maxSockets: 256 };
     this.agents = { http: new RequestFilteringHttpAgent(filter), https: new RequestFilteringHttpsAgent(filter) };
     for (const outcome of WEBHOOK_OUTCOMES) metrics.webhookDeliveries.inc({ outcome }, 0);
-    this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-webhooks' });
+    this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-webhooks', bullmqEvents: config.BULLMQ_EVENTS });
     deps.redisErrors.watchConnection(this.connection, 'dispatcher-webhooks');
     this.worker = new Worker<WebhookJobData>(
       WEBHOOK_QUEUE,

@@ -37,7 +37,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   const registry = createRegistry('worker');
   const metrics = createWorkerMetrics(registry, config.METRICS_ENABLED);
   const redisErrors = new RedisErrorLog(logger);
-  const publisher = createRedis(config.REDIS_URL, 'service', { connectionName: 'worker-host' });
+  const publisher = createRedis(config.REDIS_URL, 'service', { connectionName: 'worker-host', bullmqEvents: config.BULLMQ_EVENTS });
   redisErrors.watchConnection(publisher, 'worker-host');
   const outbox = new WebhookOutbox(publisher, config, redisErrors);
   const latency = new LatencyModel(fleet.models);

@@ -22,7 +22,7 @@ import { JobReporter } from './job-reporter.js';
 import { SimulatedExecutor } from './simulated-executor.js';
 
 export interface SimulatedWorkerOptions {
-  readonly config: Pick<Config, 'REDIS_URL' | 'KEY_PREFIX' | 'LOCK_DURATION_MS' | 'RESULT_TTL_S'>;
+  readonly config: Pick<Config, 'REDIS_URL' | 'KEY_PREFIX' | 'LOCK_DURATION_MS' | 'RESULT_TTL_S' | 'BULLMQ_EVENTS'>;
   readonly keys: KeySpace;
   readonly latency: LatencyModel;
   /** The model catalog, for deadline checks. */
@@ -64,7 +64,7 @@ export class SimulatedWorker {
     const { config, redisErrors } = this.options;
     const name = `worker:${this.spec.id}`;
     // BullMQ does not close a connection it was given; drain() does.
-    this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: name });
+    this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: name, bullmqEvents: config.BULLMQ_EVENTS });
     redisErrors.watchConnection(this.connection, name);
     const worker = new Worker<JobPayload, JobResult>(
       workerQueueName(this.spec.id),

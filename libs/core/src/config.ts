@@ -49,6 +49,8 @@ export const configSchema = z.object({
   SED_LATE_PREFETCH: nonNegativeInt.default(1),
   DEAD_WORKER_GRACE_MS: positiveInt.default(15_000),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  /** `POST /v1/jobs/batch` only: room for 1,000 jobs of 8 KiB each (a typical job is well under 1 KiB). */
+  MAX_BATCH_BODY_BYTES: positiveInt.default(8_388_608),
   REDIS_TIMEOUT_MS: positiveInt.default(1000),
   LATENCY_SLO_MS: z
     .string()
@@ -71,6 +73,8 @@ export const configSchema = z.object({
   WEBHOOK_RECHECK_MS: positiveInt.default(5000),
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   METRICS_ENABLED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
+  /** Keep BullMQ's per-queue event streams (for a QueueEvents listener); off, they are not written. */
+  BULLMQ_EVENTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

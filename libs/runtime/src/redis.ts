@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { dropBullmqEventStream } from './bullmq-event-stream.js';
 
 /**
  * - `producer`: the API's connection. Fails fast: no offline queue, one retry,
@@ -19,6 +20,12 @@ export interface RedisFactoryOptions {
   /** Timeout for one command on a producer connection (ms). */
   commandTimeoutMs?: number;
   connectionName?: string;
+  /**
+   * Keep BullMQ's per-queue event streams (only `QueueEvents` reads them). Off, the scripts BullMQ
+   * defines on this connection skip their stream writes (see bullmq-event-stream.ts).
+   * @defaultValue false
+   */
+  bullmqEvents?: boolean;
 }
 
 export function createRedis(url: string, role: RedisRole, options: RedisFactoryOptions = {}): Redis {
@@ -36,7 +43,9 @@ export function createRedis(url: string, role: RedisRole, options: RedisFactoryO
     blocking: { maxRetriesPerRequest: null, enableOfflineQueue: true },
     service: { maxRetriesPerRequest: null, enableOfflineQueue: true },
   };
-  return new Redis(url, { ...common, ...byRole[role] });
+  const redis = new Redis(url, { ...common, ...byRole[role] });
+  if (options.bullmqEvents !== true) dropBullmqEventStream(redis);
+  return redis;
 }
 
 /** Quit politely, falling back to a hard disconnect if Redis is gone. */
