@@ -50,6 +50,11 @@ export interface ApiRoute<R extends RouteRequest = RouteRequest> {
   /** @defaultValue `'key'` */
   access?: RouteAccess;
   request?: R;
+  /**
+   * The largest JSON body this route takes, in bytes (a batch takes more than one job).
+   * @defaultValue the table's `maxBodyBytes` (MAX_BODY_BYTES)
+   */
+  maxBodyBytes?: number;
   /** The answers that are not problems, by status. */
   responses: Record<number, ResponseConfig>;
   /**

@@ -8,6 +8,7 @@ import { RedisErrorLog, closeRedis, createLogger, createRedis, type Logger } fro
 import { createApiMetrics, createRegistry } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { apiKeyCheck } from './api-keys.js';
+import { batchRoutes } from './batch-routes.js';
 import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
 import { docsRoutes } from './docs-page.js';
 import { FLEET_PAGE } from './fleet-page.js';
@@ -47,7 +48,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const metrics = createApiMetrics(registry, config.METRICS_ENABLED);
   const rejections = new JobRejections(metrics.jobsRejected);
 
-  const redis = createRedis(config.REDIS_URL, 'producer', { commandTimeoutMs: config.REDIS_TIMEOUT_MS, connectionName: 'api' });
+  const redis = createRedis(config.REDIS_URL, 'producer', { commandTimeoutMs: config.REDIS_TIMEOUT_MS, connectionName: 'api', bullmqEvents: config.BULLMQ_EVENTS });
   const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'api-sub' });
   // One owner of Redis errors: while it has seen Redis down, every store call answers 503 at once.
   const redisLog = new RedisErrorLog(logger);
@@ -67,6 +68,8 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
 
   const routes = [
     submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger }),
+    // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
+    ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger }),
     ...jobRoutes({ jobs, hub, canceller: new JobCanceller({ jobs, hub }) }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   BULLMQ_PRIORITY,
@@ -23,6 +23,8 @@ import { v5 as uuidv5 } from 'uuid';
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
 const INDEX_GRACE_S = 86_400;
 const LIST_BATCH = 100;
+/** A store call on many jobs gets one REDIS_TIMEOUT_MS per this many of them. */
+const JOBS_PER_TIMEOUT = 100;
 /** A listing reads at most this many index pages per request (a filter may match little). */
 const LIST_MAX_PAGES = 10;
 
@@ -30,6 +32,47 @@ const LIST_MAX_PAGES = 10;
 const IDEMPOTENCY_NAMESPACE = '6f1c4c3e-7d2a-5b8e-9a41-2c6d8e0f5a17';
 
 const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|max retries/i;
+
+/** Who asked, and the key they sent: the same pair names the same job. */
+export interface IdempotencyScope {
+  /** The caller's `Idempotency-Key` (a batch item's: the batch's key and the item's place, see idempotentJobId). */
+  key: string;
+  /** The SHA-256 of the caller's API key, or `global` when keys are off. */
+  scope: string;
+}
+
+/**
+ * One job to add. With `idempotency` its id is {@link idempotentJobId}; without, `id` (made by the
+ * caller, e.g. to watch the job's status before it is added) or a random UUID.
+ */
+export type SubmitItem = { request: JobRequest; idempotency: IdempotencyScope; id?: never } | { request: JobRequest; idempotency?: undefined; id?: string };
+
+export interface SubmitAccepted {
+  ok: true;
+  accepted: JobAccepted;
+  /** True when the key had already answered: `accepted` is that first answer, and no job was added now. */
+  replayed: boolean;
+}
+
+export type SubmitResult = SubmitAccepted | { ok: false; error: SchedError };
+
+/** The job id of an idempotent submission: a UUID v5 of the caller's scope and key. */
+export function idempotentJobId(idempotency: IdempotencyScope): string {
+  return uuidv5(`${idempotency.scope}\u0000${idempotency.key}`, IDEMPOTENCY_NAMESPACE);
+}
+
+/**
+ * The key of item `index` of a batch sent with `Idempotency-Key: batchKey`: the batch's key, a NUL
+ * and the index. A header value is visible ASCII and never holds a NUL, so no single submission's
+ * key names the same job.
+ */
+export function batchItemKey(batchKey: string, index: number): string {
+  return `${batchKey}\u0000${index}`;
+}
+
+function jobIdOf(item: SubmitItem): string {
+  return item.idempotency === undefined ? (item.id ?? randomUUID()) : idempotentJobId(item.idempotency);
+}
 
 export interface JobGatewayOptions {
   /** The API's fail-fast connection (`createRedis(url, 'producer')`). */
@@ -66,56 +109,114 @@ export class JobGateway {
   }
 
   /**
-   * Adds the job to ingress. With an Idempotency-Key, the job id is a UUID v5 of the
-   * caller's scope (its API key, or "global") and the key, and the first answer is kept
-   * IDEMPOTENCY_TTL_S: the same key and body get it again, another body a 422.
+   * Adds one job: the one-item case of {@link submitMany}, its refusal (`idempotency_mismatch`) thrown.
    */
-  async submit(request: JobRequest, idempotency?: { key: string; scope: string }): Promise<JobAccepted> {
+  async submit(item: SubmitItem): Promise<SubmitAccepted> {
+    const [result] = await this.submitMany([item]);
+    if (result === undefined) throw new Error('submitMany answered no result for one item');
+    if (!result.ok) throw result.error;
+    return result;
+  }
+
+  /**
+   * Adds jobs to ingress in at most two sequential round trips: the idempotency records of the
+   * items that have a key (`SET NX GET`, pipelined; skipped when none has one), then every job to
+   * add (`Queue.addBulk`) with the listing index, sent together. Results come in item order: an
+   * item whose key already answered gets that first answer (`replayed`), or `idempotency_mismatch`
+   * when its body differs. Throws (503) when Redis fails; the records written for the jobs of that
+   * add are then deleted, so a key never answers for a job that may not exist (BullMQ's addBulk is a
+   * pipeline, not a transaction: some of its jobs may exist, and a retry with the same keys adds
+   * those no second time, since a job id BullMQ already has is not added again).
+   */
+  async submitMany(items: readonly SubmitItem[]): Promise<SubmitResult[]> {
     const createdAt = Date.now();
-    const id = idempotency === undefined ? randomUUID() : uuidv5(`${idempotency.scope}\u0000${idempotency.key}`, IDEMPOTENCY_NAMESPACE);
-    const accepted: JobAccepted = { id, status: 'queued', model: request.model, createdAt: new Date(createdAt).toISOString() };
-    if (idempotency !== undefined) {
-      const bodyHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-      const record = JSON.stringify({ bodyHash, accepted });
-      const first = await this.guard(() => this.redis.set(this.keys.idempotency(id), record, 'EX', this.config.IDEMPOTENCY_TTL_S, 'NX', 'GET'));
-      if (first !== null) {
-        const earlier = JSON.parse(first) as { bodyHash: string; accepted: JobAccepted };
-        if (earlier.bodyHash !== bodyHash) {
-          throw new SchedError('idempotency_mismatch', 'this Idempotency-Key was used with a different request body', {
-            fieldErrors: [{ path: 'Idempotency-Key', message: 'already used with another body' }],
-          });
-        }
-        return earlier.accepted;
+    const createdIso = new Date(createdAt).toISOString();
+    const planned = items.map((item) => {
+      const id = jobIdOf(item);
+      const accepted: JobAccepted = { id, status: 'queued', model: item.request.model, createdAt: createdIso };
+      const bodyHash = item.idempotency === undefined ? undefined : createHash('sha256').update(JSON.stringify(item.request)).digest('hex');
+      return { request: item.request, accepted, bodyHash };
+    });
+    const results: (SubmitResult | undefined)[] = new Array<SubmitResult | undefined>(items.length);
+    const keyed = planned.filter((job) => job.bodyHash !== undefined);
+    if (keyed.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const job of keyed) {
+        const record = JSON.stringify({ bodyHash: job.bodyHash, accepted: job.accepted });
+        pipeline.set(this.keys.idempotency(job.accepted.id), record, 'EX', this.config.IDEMPOTENCY_TTL_S, 'NX', 'GET');
+      }
+      const replies = await this.guard(async () => (await pipeline.exec()) ?? [], keyed.length);
+      for (const [i, job] of planned.entries()) {
+        if (job.bodyHash === undefined) continue;
+        const [error, first] = replies[keyed.indexOf(job)] ?? [new Error('no reply to SET NX GET'), null];
+        if (error !== null) throw this.storeError(error);
+        if (first === null) continue;
+        const earlier = JSON.parse(first as string) as { bodyHash: string; accepted: JobAccepted };
+        results[i] =
+          earlier.bodyHash === job.bodyHash
+            ? { ok: true, accepted: earlier.accepted, replayed: true }
+            : {
+                ok: false,
+                error: new SchedError('idempotency_mismatch', 'this Idempotency-Key was used with a different request body', {
+                  fieldErrors: [{ path: 'Idempotency-Key', message: 'already used with another body' }],
+                }),
+              };
       }
     }
-    const payload: JobPayload = { ...request, createdAt };
-    // The listing index goes out with the add (one round trip); entries older than anything retained
-    // are trimmed as we go. If the add fails, an index entry without a job is skipped by listings.
-    const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
-    try {
-      await this.guard(() =>
-        Promise.all([
-          this.ingress.add('job', payload, ingressJobOptions(id, BULLMQ_PRIORITY[request.priority], this.config)),
-          this.redis
-            .pipeline()
-            .zadd(this.keys.jobIndex, createdAt, id)
-            .zadd(this.keys.jobIndexByModel(request.model), createdAt, id)
-            .zremrangebyscore(this.keys.jobIndex, '-inf', oldest)
-            .zremrangebyscore(this.keys.jobIndexByModel(request.model), '-inf', oldest)
-            .exec(),
-        ]),
-      );
-    } catch (error) {
-      // Not accepted: the key must not answer for a job that does not exist.
-      if (idempotency !== undefined) await this.redis.del(this.keys.idempotency(id)).catch(() => undefined);
-      throw error;
+    const toAdd = planned.filter((_, i) => results[i] === undefined);
+    if (toAdd.length > 0) {
+      try {
+        await this.guard(
+          () => Promise.all([this.ingress.addBulk(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, createdAt))), this.writeIndex(toAdd, createdAt)]),
+          toAdd.length,
+        );
+      } catch (error) {
+        // Not accepted: their keys must not answer for jobs that may not exist.
+        const records = toAdd.filter((job) => job.bodyHash !== undefined).map((job) => this.keys.idempotency(job.accepted.id));
+        if (records.length > 0) await this.redis.del(...records).catch(() => undefined);
+        throw error;
+      }
     }
-    return accepted;
+    return planned.map((job, i) => results[i] ?? { ok: true, accepted: job.accepted, replayed: false });
+  }
+
+  private ingressEntry(request: JobRequest, id: string, createdAt: number): { name: string; data: JobPayload; opts: JobsOptions } {
+    return { name: 'job', data: { ...request, createdAt }, opts: ingressJobOptions(id, BULLMQ_PRIORITY[request.priority], this.config) };
+  }
+
+  /**
+   * The listing index of the added jobs: one ZADD per index key for the whole batch, and entries
+   * older than anything retained trimmed as we go. Sent with the add: if the add fails, an index
+   * entry without a job is skipped by listings.
+   */
+  private async writeIndex(jobs: readonly { request: JobRequest; accepted: JobAccepted }[], createdAt: number): Promise<void> {
+    const byKey = new Map<string, (string | number)[]>([[this.keys.jobIndex, []]]);
+    for (const { request, accepted } of jobs) {
+      byKey.get(this.keys.jobIndex)?.push(createdAt, accepted.id);
+      const modelKey = this.keys.jobIndexByModel(request.model);
+      const members = byKey.get(modelKey) ?? [];
+      members.push(createdAt, accepted.id);
+      byKey.set(modelKey, members);
+    }
+    const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
+    const pipeline = this.redis.pipeline();
+    for (const [key, members] of byKey) pipeline.zadd(key, ...members);
+    for (const key of byKey.keys()) pipeline.zremrangebyscore(key, '-inf', oldest);
+    await pipeline.exec();
   }
 
   /** The job's public view (see JobReader.read); null when unknown or expired. */
   async read(id: string, knownRoute?: string): Promise<JobView | null> {
     return this.guard(() => this.reader.read(id, knownRoute));
+  }
+
+  /**
+   * Many jobs' views at once, in the order asked (null for an unknown job). The reads are issued
+   * together, so their commands leave in one write burst and Redis answers them as one pipeline:
+   * one round trip (two for jobs that have a route and no `knownRoutes` entry), under one time limit.
+   */
+  async readMany(ids: readonly string[], knownRoutes: ReadonlyMap<string, string> = new Map()): Promise<(JobView | null)[]> {
+    return this.guard(() => Promise.all(ids.map((id) => this.reader.read(id, knownRoutes.get(id)))), ids.length);
   }
 
   /**
@@ -213,11 +314,22 @@ export class JobGateway {
     await this.ingress.close();
   }
 
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+  /** An error a pipeline reply carried, as the guard would have thrown it. */
+  private storeError(error: Error): Error {
+    return !this.connected || CONNECTION_ERROR.test(error.message) ? redisUnavailable(error) : error;
+  }
+
+  /**
+   * Runs a store call against REDIS_TIMEOUT_MS, scaled for a call on many jobs (one limit per
+   * JOBS_PER_TIMEOUT of them): a 1,000-job batch legitimately takes longer than one job, while an
+   * unreachable Redis still fails at once (the connection's state and errors, not the timer).
+   */
+  private async guard<T>(operation: () => Promise<T>, jobs = 1): Promise<T> {
     if (!this.connected) throw redisUnavailable();
     let timer: NodeJS.Timeout | undefined;
+    const limitMs = this.config.REDIS_TIMEOUT_MS * Math.max(1, Math.ceil(jobs / JOBS_PER_TIMEOUT));
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(redisUnavailable()), this.config.REDIS_TIMEOUT_MS);
+      timer = setTimeout(() => reject(redisUnavailable()), limitMs);
     });
     try {
       return await Promise.race([operation(), timeout]);

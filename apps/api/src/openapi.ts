@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import {
   ERROR_TABLE,
   fleetStatusSchema,
+  jobRequestBodySchema,
   problemDetailsSchema,
   type Equals,
   type Catalog,
@@ -108,8 +109,12 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): OpenApiDocume
     description: 'Browser pages: any user name, an API key as the password',
   });
   for (const route of routes) registry.registerPath(operationOf(route));
-  // FleetSnapshot is the data of an SSE event, referenced by no JSON body: listed so it is in components.
-  const generator = new OpenApiGeneratorV31([...registry.definitions, { type: 'schema', schema: fleetStatusSchema }], { sortComponents: 'alphabetically' });
+  // FleetSnapshot is the data of an SSE event, referenced by no JSON body; JobRequest is also a batch item,
+  // which refers to it by name: both listed so they are in components.
+  const generator = new OpenApiGeneratorV31(
+    [...registry.definitions, { type: 'schema', schema: fleetStatusSchema }, { type: 'schema', schema: jobRequestBodySchema }],
+    { sortComponents: 'alphabetically' },
+  );
   return generator.generateDocument({
     openapi: '3.1.0',
     info: { title: 'Scheduler API', version: apiVersion(), description: DESCRIPTION },

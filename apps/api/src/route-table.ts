@@ -8,7 +8,7 @@ import { methodNotAllowed, toProblem } from './problem.js';
 export interface RouteTableOptions {
   /** The key check of each kind of route (see apiKeyCheck). */
   keyCheck: KeyCheck;
-  /** The largest JSON body a route takes, in bytes (MAX_BODY_BYTES). */
+  /** The largest JSON body of a route that sets no `maxBodyBytes` of its own, in bytes (MAX_BODY_BYTES). */
   maxBodyBytes: number;
 }
 
@@ -80,7 +80,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
 };
 
 function bodyParsers(route: ApiRoute, limit: number): RequestHandler[] {
-  return route.request?.body === undefined ? [] : [requireJson, express.json({ limit, type: JSON_TYPES })];
+  return route.request?.body === undefined ? [] : [requireJson, express.json({ limit: route.maxBodyBytes ?? limit, type: JSON_TYPES })];
 }
 
 /** The handler, given each declared part of the request parsed by its schema (validated once, here). */

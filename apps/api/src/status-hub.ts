@@ -39,6 +39,11 @@ export class StatusHub {
     return new JobWatch(jobId, this.waiters);
   }
 
+  /** Registers interest in many jobs at once; the handle's `next()` resolves with every message since the last call. */
+  watchMany(jobIds: Iterable<string>): JobSetWatch {
+    return new JobSetWatch(jobIds, this.waiters);
+  }
+
   /** Publishes a status change (on the API's own connection). */
   async publish(message: StatusMessage): Promise<void> {
     if (this.publisher === undefined) throw new Error('this StatusHub was made without a publisher');
@@ -119,5 +124,75 @@ export class JobWatch {
     if (!set) return;
     set.delete(this.wake);
     if (set.size === 0) this.waiters.delete(this.jobId);
+  }
+}
+
+/** What woke a {@link JobSetWatch}: the messages since the last call, and whether some may have been lost. */
+export interface JobSetWake {
+  readonly messages: readonly StatusMessage[];
+  /** The subscription reconnected: messages may have been lost, so every job should be read again. */
+  readonly missed: boolean;
+}
+
+/** Buffers the status messages of a set of jobs from the moment it is created, for one waiter. */
+export class JobSetWatch {
+  private readonly jobIds: readonly string[];
+  private messages: StatusMessage[] = [];
+  private missed = false;
+  private pending: (() => void) | null = null;
+  private readonly wake: Wake = (message) => {
+    if (message === null) this.missed = true;
+    else this.messages.push(message);
+    const resolve = this.pending;
+    this.pending = null;
+    resolve?.();
+  };
+
+  constructor(
+    jobIds: Iterable<string>,
+    private readonly waiters: Map<string, Set<Wake>>,
+  ) {
+    this.jobIds = [...new Set(jobIds)];
+    for (const id of this.jobIds) {
+      let set = waiters.get(id);
+      if (!set) waiters.set(id, (set = new Set()));
+      set.add(this.wake);
+    }
+  }
+
+  /** Every message since the last call, as soon as there is one; undefined after `timeoutMs` (or on abort) without one. */
+  async next(timeoutMs: number, signal?: AbortSignal): Promise<JobSetWake | undefined> {
+    if (!this.woken) {
+      if (signal?.aborted === true) return undefined;
+      await new Promise<void>((resolve) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', finish);
+          this.pending = null;
+          resolve();
+        };
+        const timer = setTimeout(finish, Math.max(0, timeoutMs));
+        signal?.addEventListener('abort', finish, { once: true });
+        this.pending = finish;
+      });
+      if (!this.woken) return undefined;
+    }
+    const wake = { messages: this.messages, missed: this.missed };
+    this.messages = [];
+    this.missed = false;
+    return wake;
+  }
+
+  close(): void {
+    for (const id of this.jobIds) {
+      const set = this.waiters.get(id);
+      if (!set) continue;
+      set.delete(this.wake);
+      if (set.size === 0) this.waiters.delete(id);
+    }
+  }
+
+  private get woken(): boolean {
+    return this.messages.length > 0 || this.missed;
   }
 }

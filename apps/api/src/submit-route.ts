@@ -1,33 +1,32 @@
-import type { Response } from 'express';
+import { randomUUID } from 'node:crypto';
 import {
   MAX_LONG_POLL_S,
-  SchedError,
-  isTerminal,
   jobAcceptedSchema,
   jobRequestBodySchema,
   jobSubmitHeadersSchema,
   jobViewSchema,
   type Catalog,
   type Config,
-  type JobRequest,
+  type JobAccepted,
   type JobView,
 } from '@sched/core';
 import type { Logger } from '@sched/runtime';
 import type { ApiMetrics } from '@sched/telemetry';
 import { defineRoute, type ApiRoute } from './api-route.js';
-import type { JobGateway } from './job-gateway.js';
+import { closedSignal } from './closed-signal.js';
+import { jobAdmission } from './job-admission.js';
+import { idempotentJobId, type JobGateway } from './job-gateway.js';
 import { JOB_REJECTION_REASONS, type JobRejections } from './job-rejections.js';
-import { longPoll } from './long-poll.js';
+import { waitForJobs } from './job-set-wait.js';
 import type { StatusHub } from './status-hub.js';
 import { preferenceApplied, submitPreference, type SubmitOutcome } from './submit-preference.js';
-import { forbiddenWebhookUrl } from './webhook-url.js';
 
 export interface SubmitRouteOptions {
   config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>;
   catalog: Pick<Catalog, 'models'>;
-  jobs: Pick<JobGateway, 'submit' | 'read'>;
+  jobs: Pick<JobGateway, 'submit' | 'readMany'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
-  hub: Pick<StatusHub, 'watch'>;
+  hub: Pick<StatusHub, 'watchMany'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
@@ -46,38 +45,7 @@ const PREFER_HEADERS = {
 export function submitRoute(options: SubmitRouteOptions): ApiRoute {
   const { config, catalog, jobs, hub, metrics, rejections, logger } = options;
 
-  /** What the schema cannot tell: the model is in the catalog, and a webhook may be sent. */
-  const admit = (request: JobRequest): void => {
-    if (catalog.models[request.model] === undefined) {
-      throw new SchedError('unknown_model', `model "${request.model}" is not in the catalog (GET /v1/models)`, {
-        fieldErrors: [{ path: 'model', message: 'unknown model' }],
-      });
-    }
-    if (request.webhook === undefined) return;
-    if (config.WEBHOOK_SECRET === undefined) {
-      throw new SchedError('webhooks_disabled', 'this deployment has no WEBHOOK_SECRET, so it sends no webhooks; poll, long-poll or use SSE', {
-        fieldErrors: [{ path: 'webhook', message: 'webhooks are not enabled here' }],
-      });
-    }
-    const forbidden = config.WEBHOOK_ALLOW_PRIVATE ? null : forbiddenWebhookUrl(request.webhook.url);
-    if (forbidden !== null) {
-      throw new SchedError('webhook_url_forbidden', `webhook.url is not allowed: ${forbidden} (set WEBHOOK_ALLOW_PRIVATE=true for local development)`, {
-        fieldErrors: [{ path: 'webhook.url', message: forbidden }],
-      });
-    }
-  };
-
-  /**
-   * `Prefer: wait`: the job once it has ended, or null when it has not within `waitS` (or the
-   * client left). The same long-poll as `GET /v1/jobs/:id?wait=`, which watches before it reads,
-   * so a job that ended before the watch began is read as ended, not waited for.
-   */
-  const ended = async (id: string, waitS: number, res: Response): Promise<JobView | null> => {
-    const closed = new AbortController();
-    res.on('close', () => closed.abort());
-    const view = await longPoll(jobs, hub, id, waitS, closed.signal);
-    return view !== null && isTerminal(view.status) ? view : null;
-  };
+  const admit = jobAdmission({ config, catalog });
 
   return defineRoute({
     method: 'post',
@@ -112,22 +80,35 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       const preference = submitPreference(headers.Prefer);
       const idempotencyKey = headers['Idempotency-Key'];
       const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
-      // A replayed Idempotency-Key answers the first job's id: a wait then waits on that job.
-      const accepted = await jobs.submit(request, idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope });
-      metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
-      const location = `/v1/jobs/${accepted.id}`;
+      const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope };
+      // The id is known before the add, so a wait can watch the job from before it exists.
+      const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
+      const watch = preference.waitS === undefined ? undefined : hub.watchMany([id]);
       let outcome: SubmitOutcome = 'accepted';
       let view: JobView | null = null;
-      if (preference.waitS !== undefined) {
-        try {
-          view = await ended(accepted.id, preference.waitS, res);
-          if (view !== null) outcome = 'finished';
-        } catch (error) {
-          // The job is in: a 503 now would read as a refusal, and its retry would add a second job.
-          logger.warn({ jobId: accepted.id, err: String(error) }, 'Prefer: wait broke off; answering 202');
-          outcome = 'interrupted';
+      let accepted: JobAccepted;
+      try {
+        const result = await jobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
+        accepted = result.accepted;
+        metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+        if (watch !== undefined && preference.waitS !== undefined) {
+          try {
+            // A new job, watched since before its add, is read only once it ends; a replayed
+            // Idempotency-Key answers the first job, which may have ended long ago: it is read first.
+            const known = result.replayed ? undefined : new Map([[id, { status: 'queued' as const, deadlineMs: request.deadlineMs }]]);
+            const waited = await waitForJobs({ jobs, watch, ids: [id], known, waitS: preference.waitS, signal: closedSignal(res) });
+            view = waited.ended.get(id) ?? null;
+            if (view !== null) outcome = 'finished';
+          } catch (error) {
+            // The job is in: a 503 now would read as a refusal, and its retry would add a second job.
+            logger.warn({ jobId: id, err: String(error) }, 'Prefer: wait broke off; answering 202');
+            outcome = 'interrupted';
+          }
         }
+      } finally {
+        watch?.close();
       }
+      const location = `/v1/jobs/${accepted.id}`;
       const applied = preferenceApplied(preference, outcome);
       if (applied !== undefined) res.setHeader('Preference-Applied', applied);
       if (view !== null) res.status(200).set('Content-Location', location).json(view);

@@ -246,6 +246,8 @@ describe('the route table', () => {
   const OPERATIONS = [
     'post /v1/jobs submitJob 200 202 400 401 413 415 422 500 503',
     'get /v1/jobs listJobs 200 400 401 500 503',
+    'post /v1/jobs/batch submitJobBatch 200 400 401 413 415 500 503',
+    'post /v1/jobs/wait waitForJobs 200 400 401 413 415 500 503',
     'get /v1/jobs/{id} getJob 200 400 401 404 500 503',
     'delete /v1/jobs/{id} cancelJob 200 401 404 409 500 503',
     'get /v1/jobs/{id}/events streamJobEvents 200 401 404 500 503',
@@ -262,8 +264,9 @@ describe('the route table', () => {
     'get /docs/assets/{file} getDocsAsset 200 404 500',
   ];
   const COMPONENTS = [
-    'FieldError', 'FleetList', 'FleetSnapshot', 'FleetWorker', 'Health', 'JobAccepted', 'JobError', 'JobList',
-    'JobRequest', 'JobResult', 'JobTimings', 'JobView', 'ModelCatalog', 'ProblemDetails', 'Readiness', 'RecentSummary', 'WebhookView',
+    'FieldError', 'FleetList', 'FleetSnapshot', 'FleetWorker', 'Health', 'JobAccepted', 'JobBatchAccepted', 'JobBatchEnded',
+    'JobBatchRefused', 'JobBatchRequest', 'JobBatchResult', 'JobError', 'JobList', 'JobRequest', 'JobResult', 'JobTimings',
+    'JobView', 'JobWaitRequest', 'JobWaitResult', 'ModelCatalog', 'ProblemDetails', 'Readiness', 'RecentSummary', 'WebhookView',
   ];
 
   it('documents every operation, response and component the API has always had', () => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { PRIORITIES, type Priority } from '@sched/core';
+import { MAX_BATCH_JOBS, PRIORITIES, type Priority } from '@sched/core';
 import { MODEL_MIX_FORM, parseModelMix, type ModelMix } from '@sched/exec';
 
 export const MODES = ['burst', 'open', 'replay'] as const;
@@ -20,6 +20,8 @@ export interface LoadArgs {
   readonly durationS: number;
   readonly seed: number;
   readonly timeoutS: number;
+  /** Jobs per request: 1 is a POST /v1/jobs and a long-poll per job; more groups arrivals into batches. */
+  readonly batch: number;
   /** replay: the trace file (JSONL, or the Azure CSV whose rows all get `--model`). */
   readonly trace: string | undefined;
   /** replay: time compression, 20 = twenty times faster than recorded. */
@@ -44,6 +46,9 @@ flags
   --priority <p>           high | normal | low (default: the API's, normal)
   --max-outstanding <n>    jobs in flight at most (default: burst 30, open 1000)
   --timeout-s <s>          per job, submit to result, before it counts as a timeout (default: 60)
+  --batch <n>              group arrivals into batches of n (1-${MAX_BATCH_JOBS}), each sent with POST /v1/jobs/batch
+                           when its last job is due and waited on with POST /v1/jobs/wait; a job's latency
+                           is its batch's; --max-outstanding counts jobs and must be at least n (default: 1)
   --seed <n>               seeds arrivals and the model mix (default: 1)
   --json                   one JSON object on stdout, no progress bar
   -h, --help               this text
@@ -82,6 +87,7 @@ const OPTIONS = {
   priority: { type: 'string' },
   'max-outstanding': { type: 'string' },
   'timeout-s': { type: 'string' },
+  batch: { type: 'string' },
   seed: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -198,6 +204,11 @@ export function parseLoadArgs(
   if (loadMode === 'replay' && values.trace === undefined) throw new LoadArgsError('--trace', 'replay needs a trace file');
   if (loadMode === 'replay' && values.mix !== undefined) throw new LoadArgsError('--mix', 'replay takes the model from the trace (or --model for a CSV)');
 
+  const maxOutstanding = numberFlag('max-outstanding', values['max-outstanding'], loadMode === 'burst' ? 30 : 1000, 'positive-int');
+  const batch = numberFlag('batch', values.batch, 1, 'positive-int');
+  if (batch > MAX_BATCH_JOBS) throw new LoadArgsError('--batch', `expected at most ${MAX_BATCH_JOBS}, got "${values.batch ?? ''}"`);
+  if (batch > maxOutstanding) throw new LoadArgsError('--batch', `a batch of ${batch} needs --max-outstanding of at least ${batch}, got ${maxOutstanding}`);
+
   return Object.freeze({
     mode: loadMode,
     url,
@@ -207,7 +218,8 @@ export function parseLoadArgs(
     json: values.json === true,
     count: numberFlag('count', values.count, 500, 'positive-int'),
     spacingMs: numberFlag('spacing-ms', values['spacing-ms'], 80, 'non-negative'),
-    maxOutstanding: numberFlag('max-outstanding', values['max-outstanding'], loadMode === 'burst' ? 30 : 1000, 'positive-int'),
+    maxOutstanding,
+    batch,
     ratePerS: numberFlag('rate', values.rate, 50, 'positive'),
     durationS: numberFlag('duration', values.duration, 10, 'positive'),
     seed: numberFlag('seed', values.seed, 1, 'non-negative-int'),

@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { SchedClient } from '@sched/client';
-import type { JobRequestInput } from '@sched/core';
+import { ApiError, type SchedClient } from '@sched/client';
+import { isTerminal, type JobRequestInput } from '@sched/core';
 import type { ArrivalSchedule } from './arrival-schedule.js';
 import { LoadRecorder } from './load-recorder.js';
 
-/** The two calls the runner makes; a `SchedClient` is one. */
-export type LoadTarget = Pick<SchedClient, 'submit' | 'wait'>;
+/** The calls the runner makes; a `SchedClient` is one. The batch calls are needed with `batchSize` > 1 only. */
+export type LoadTarget = Pick<SchedClient, 'submit' | 'wait'> & Partial<Pick<SchedClient, 'submitBatch' | 'waitMany'>>;
 
 export interface LoadPlan {
   readonly schedule: ArrivalSchedule;
@@ -16,6 +16,13 @@ export interface LoadPlan {
   readonly requestFor: (index: number) => JobRequestInput;
   /** Per job, submit to terminal view, before it counts as a `wait_timeout`. */
   readonly timeoutS: number;
+  /**
+   * Jobs per request: arrivals are grouped in order into batches of this many (the last may be
+   * smaller), each sent when its last job is due, with `POST /v1/jobs/batch`, and waited on with
+   * `POST /v1/jobs/wait`. A job's latency is then its batch's: send to the wait that saw it ended.
+   * @defaultValue 1 (one `POST /v1/jobs` and one long-poll per job)
+   */
+  readonly batchSize?: number;
 }
 
 export interface RunProgress {
@@ -51,12 +58,14 @@ export async function runLoad(plan: LoadPlan, deps: LoadRunnerDeps): Promise<Loa
   // Every job in flight listens to the one signal through its current request.
   if (signal !== undefined) setMaxListeners(plan.maxOutstanding + 16, signal);
   const recorder = new LoadRecorder();
+  const batchSize = plan.batchSize ?? 1;
+  if (batchSize > plan.maxOutstanding) throw new RangeError(`batchSize ${batchSize} exceeds maxOutstanding ${plan.maxOutstanding}`);
   const running = new Set<Promise<void>>();
+  let inFlight = 0;
   let slotFreed: (() => void) | undefined;
   let finished = 0;
 
-  const report = (): void =>
-    deps.onProgress?.({ submitted: recorder.submitted, finished, inFlight: running.size, failed: recorder.failed });
+  const report = (): void => deps.onProgress?.({ submitted: recorder.submitted, finished, inFlight, failed: recorder.failed });
 
   const runJob = async (index: number, startedAt: number): Promise<void> => {
     try {
@@ -69,29 +78,70 @@ export async function runLoad(plan: LoadPlan, deps: LoadRunnerDeps): Promise<Loa
     }
   };
 
+  /** One batch: submitted in one request, its accepted jobs waited on together; every job recorded once. */
+  const runBatch = async (indexes: readonly number[], startedAt: number): Promise<void> => {
+    const { submitBatch, waitMany } = deps.target;
+    let recorded = 0;
+    const fail = (error: unknown, at: number): void => {
+      recorded += 1;
+      recorder.recordError(error, at);
+    };
+    try {
+      if (submitBatch === undefined || waitMany === undefined) throw new TypeError('a batch run needs a target with submitBatch and waitMany');
+      const { results } = await submitBatch(indexes.map((index) => plan.requestFor(index)), { signal });
+      const ids: string[] = [];
+      for (const item of results) {
+        if ('problem' in item) fail(new ApiError(item.problem.code, `batch item: ${item.status} ${item.problem.detail}`, { status: item.status, problem: item.problem }), now());
+        else ids.push(item.job.id);
+      }
+      if (ids.length === 0) return;
+      const waited = await waitMany(ids, { timeoutS: plan.timeoutS, signal });
+      const at = now();
+      for (const view of waited.jobs) {
+        if (!isTerminal(view.status)) {
+          fail(new ApiError('wait_timeout', `job ${view.id} still ${view.status} after ${plan.timeoutS} s`), at);
+          continue;
+        }
+        recorded += 1;
+        recorder.recordView(view, at - startedAt, at);
+      }
+      for (const id of waited.unknown) fail(new ApiError('job_not_found', `job ${id} is gone`), at);
+    } catch (error) {
+      // The request failed: each job of the batch not yet recorded counts the error.
+      const at = now();
+      while (recorded < indexes.length) fail(error, at);
+    }
+  };
+
   const start = now();
   let shiftMs = 0;
   try {
-    for (const [index, offsetMs] of plan.schedule.offsetsMs.entries()) {
-      while (running.size >= plan.maxOutstanding) {
+    const offsets = plan.schedule.offsetsMs;
+    for (let first = 0; first < offsets.length; first += batchSize) {
+      const indexes = Array.from({ length: Math.min(batchSize, offsets.length - first) }, (_, i) => first + i);
+      while (inFlight + indexes.length > plan.maxOutstanding) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
       }
       signal?.throwIfAborted();
-      const dueAt = start + offsetMs + shiftMs;
+      // A batch goes when its last job is due: the client gathers arrivals until then.
+      const dueAt = start + (offsets[first + indexes.length - 1] ?? 0) + shiftMs;
       const waitMs = dueAt - now();
       if (waitMs >= MIN_SLEEP_MS) await sleep(waitMs, signal);
       const sentAt = now();
       const lagMs = Math.max(0, sentAt - dueAt);
       if (plan.schedule.onLag === 'shift') shiftMs += lagMs;
-      recorder.noteSubmit(sentAt, lagMs);
-      const job = runJob(index, sentAt).finally(() => {
-        running.delete(job);
-        finished += 1;
+      for (let i = 0; i < indexes.length; i++) recorder.noteSubmit(sentAt, lagMs);
+      inFlight += indexes.length;
+      const work = batchSize === 1 ? runJob(first, sentAt) : runBatch(indexes, sentAt);
+      const task = work.finally(() => {
+        running.delete(task);
+        inFlight -= indexes.length;
+        finished += indexes.length;
         report();
         slotFreed?.();
         slotFreed = undefined;
       });
-      running.add(job);
+      running.add(task);
       report();
     }
   } catch (error) {

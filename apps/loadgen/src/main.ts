@@ -35,6 +35,7 @@ async function run(args: LoadArgs): Promise<number> {
         schedule,
         maxOutstanding: args.maxOutstanding,
         timeoutS: args.timeoutS,
+        batchSize: args.batch,
         requestFor: (index) => {
           const row = trace[index];
           return {

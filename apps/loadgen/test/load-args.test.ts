@@ -30,7 +30,15 @@ describe('parseLoadArgs', () => {
       maxOutstanding: 30,
       timeoutS: 60,
       seed: 1,
+      batch: 1,
     });
+  });
+
+  it('takes --batch up to 1000 and no larger than --max-outstanding', () => {
+    expect(parse(['open', '--batch', '100', '--max-outstanding', '1000'])).toMatchObject({ batch: 100, maxOutstanding: 1000 });
+    expect(() => parse(['burst', '--batch', '31'])).toThrow('--batch: a batch of 31 needs --max-outstanding of at least 31, got 30');
+    expect(() => parse(['open', '--batch', '1001', '--max-outstanding', '5000'])).toThrow('--batch: expected at most 1000');
+    expect(() => parse(['open', '--batch', '0'])).toThrow('--batch: expected a positive integer');
   });
 
   it('reads open-mode flags and the URL and key from the environment', () => {

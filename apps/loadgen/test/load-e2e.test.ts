@@ -53,4 +53,14 @@ describe('a burst through the real api, dispatcher and workers', () => {
     expect(report.latencyMs?.p50).toBeGreaterThanOrEqual(20);
     expect(report.throughputPerS).toBeGreaterThan(0);
   });
+
+  it('runs batches through the batch and wait routes, counting every job', async () => {
+    const recorder = await runLoad(
+      { schedule: burstSchedule(30, 2), maxOutstanding: 20, timeoutS: 20, batchSize: 10, requestFor: (index) => ({ model: index % 2 === 0 ? 'resnet50' : 'bert-base', input: { seq: index } }) },
+      { target: ctx.client },
+    );
+    const report = buildLoadReport('burst', recorder);
+    expect(report).toMatchObject({ count: 30, completed: 30, failed: 0, errors: {} });
+    expect(report.byClass).toEqual({ gpu: { jobs: 15, share: 0.5 }, cpu: { jobs: 15, share: 0.5 } });
+  });
 });

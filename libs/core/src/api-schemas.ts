@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { ERROR_TABLE, JOB_ERROR_CODES, type JobError, type ProblemDetails, type SchedErrorCode } from './errors.js';
+import { ERROR_TABLE, JOB_ERROR_CODES, type FieldError, type JobError, type ProblemDetails, type SchedErrorCode } from './errors.js';
+import { MAX_BATCH_JOBS, type JobBatchAccepted, type JobBatchEnded, type JobBatchRefused, type JobBatchResult, type JobWaitResult } from './job-batch.js';
 import { latencySpecSchema } from './catalog.js';
-import { MODEL_NAME_PATTERN, PRIORITIES, jobRequestSchema } from './job-request.js';
+import { MODEL_NAME_PATTERN, PRIORITIES, jobRequestSchema, type JobRequest } from './job-request.js';
+import { fieldErrorsOf } from './zod-issues.js';
 import { JOB_STATUSES, WEBHOOK_STATES, type JobAccepted, type JobResult, type JobTimings, type JobView, type WebhookView } from './job-view.js';
 
 /** The longest long-poll (`?wait=`) the API holds, in seconds. */
@@ -207,6 +209,102 @@ export const problemDetailsSchema = z
   })
   .meta({ id: 'ProblemDetails', description: 'RFC 9457 problem details plus a stable `code`' });
 
+/** A batch item that does not match `JobRequest`: its field errors, paths relative to the item (`model`, not `jobs[3].model`). */
+export interface InvalidJobRequest {
+  readonly invalid: readonly FieldError[];
+}
+
+export function isInvalidJobRequest(item: JobRequest | InvalidJobRequest): item is InvalidJobRequest {
+  return 'invalid' in item;
+}
+
+/**
+ * One job of a batch: the same schema as `POST /v1/jobs`'s body, but a mismatch is the item's own
+ * refusal, not the request's, so it parses to its field errors instead of failing the envelope.
+ * Documented as a `JobRequest`.
+ */
+const jobBatchItemSchema = z
+  .unknown()
+  .transform((value): JobRequest | InvalidJobRequest => {
+    const parsed = jobRequestSchema.safeParse(value);
+    return parsed.success ? parsed.data : { invalid: fieldErrorsOf(parsed.error) };
+  })
+  .meta({ type: 'object', allOf: [{ $ref: '#/components/schemas/JobRequest' }] });
+
+const BATCH_SIZE_ERROR = { error: `expected 1-${MAX_BATCH_JOBS} jobs` };
+
+/** The body of `POST /v1/jobs/batch`: the envelope is checked whole, each job on its own. */
+export const jobBatchBodySchema = z
+  .strictObject({
+    jobs: z
+      .array(jobBatchItemSchema, { error: 'expected an array of jobs' })
+      .min(1, BATCH_SIZE_ERROR)
+      .max(MAX_BATCH_JOBS, BATCH_SIZE_ERROR)
+      .meta({ description: `1 to ${MAX_BATCH_JOBS} jobs, each as the body of \`POST /v1/jobs\`` }),
+  })
+  .meta({ id: 'JobBatchRequest' });
+
+/** Headers of `POST /v1/jobs/batch`. */
+export const jobBatchHeadersSchema = z.object({
+  'Idempotency-Key': jobSubmitHeadersSchema.shape['Idempotency-Key'].meta({
+    description: [
+      'Makes the whole batch safe to retry (1-255 visible ASCII characters): item i gets its own key, derived from this one and i,',
+      'so a retry of the same batch gets each first answer again for 24 h and adds no second job; an item sent with another body',
+      'than the first time gets 422 `idempotency_mismatch` in its result, the others are unaffected',
+    ].join(' '),
+  }),
+  Prefer: jobSubmitHeadersSchema.shape.Prefer.meta({
+    description: [
+      `RFC 7240. \`wait=<s>\` (0 < s ≤ ${MAX_LONG_POLL_S}): hold the answer until every accepted job is completed, failed or cancelled, or for that long;`,
+      'each job that ended is then a `200` result with its view, the others `202` as without it. `respond-async`: answer at once (the default).',
+    ].join(' '),
+    example: 'wait=10',
+  }),
+});
+
+export const jobBatchResultSchema = z
+  .object({
+    accepted: count.meta({ description: 'Items added (or replayed), ended ones included' }),
+    refused: count,
+    results: z
+      .array(
+        z.union([
+          z.object({ status: z.literal(202), job: jobAcceptedSchema }).meta({ id: 'JobBatchAccepted', description: 'Added (or the first answer to its key, again)' }),
+          z.object({ status: z.literal(200), job: jobViewSchema }).meta({ id: 'JobBatchEnded', description: 'Ended within `Prefer: wait`' }),
+          z
+            .object({ status: z.int(), problem: problemDetailsSchema })
+            .meta({ id: 'JobBatchRefused', description: 'Refused: the status and problem `POST /v1/jobs` would have answered for this job alone' }),
+        ]),
+      )
+      .meta({ description: 'One per job, in the order sent' }),
+  })
+  .meta({ id: 'JobBatchResult' });
+
+/** The body of `POST /v1/jobs/wait`. */
+export const jobWaitBodySchema = z
+  .strictObject({
+    ids: z
+      .array(jobId, { error: 'expected an array of job ids' })
+      .min(1, { error: `expected 1-${MAX_BATCH_JOBS} ids` })
+      .max(MAX_BATCH_JOBS, { error: `expected 1-${MAX_BATCH_JOBS} ids` }),
+    timeoutS: z
+      .number(WAIT_ERROR)
+      .min(0, WAIT_ERROR)
+      .max(MAX_LONG_POLL_S, WAIT_ERROR)
+      .default(MAX_LONG_POLL_S)
+      .meta({ description: `Answer when every job has ended or after this many seconds (0-${MAX_LONG_POLL_S}; 0 reads them at once)` }),
+  })
+  .meta({ id: 'JobWaitRequest' });
+
+export const jobWaitResultSchema = z
+  .object({
+    done: z.boolean().meta({ description: 'No listed job is still pending' }),
+    jobs: z.array(jobViewSchema).meta({ description: 'The current view of every known job, in the order asked (a repeated id once)' }),
+    pending: z.array(jobId).meta({ description: 'Jobs that have not ended' }),
+    unknown: z.array(z.string()).meta({ description: 'Ids that name no job (never submitted, or expired)' }),
+  })
+  .meta({ id: 'JobWaitResult' });
+
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readinessSchema = z.object({ status: z.literal('ready') }).meta({ id: 'Readiness' });
 
@@ -267,4 +365,7 @@ type _SchemasMatchInterfaces = [
   Expect<Equals<z.infer<typeof webhookViewSchema>, WebhookView>>,
   Expect<Equals<z.infer<typeof jobErrorSchema>, JobError>>,
   Expect<Equals<z.infer<typeof problemDetailsSchema>, ProblemDetails>>,
+  Expect<Equals<z.infer<typeof jobBatchResultSchema>, JobBatchResult>>,
+  Expect<Equals<z.infer<typeof jobBatchResultSchema>['results'][number], JobBatchAccepted | JobBatchEnded | JobBatchRefused>>,
+  Expect<Equals<z.infer<typeof jobWaitResultSchema>, JobWaitResult>>,
 ];

@@ -10,3 +10,4 @@ export * from './zod-issues.js';
 export * from './rng.js';
 export * from './derive-job-view.js';
 export * from './api-schemas.js';
+export * from './job-batch.js';

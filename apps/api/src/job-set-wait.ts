@@ -1,0 +1,107 @@
+import { DEADLINE_RECHECK_MS, isTerminal, mayMissDeadline, type JobView } from '@sched/core';
+import type { JobGateway } from './job-gateway.js';
+import type { JobSetWatch } from './status-hub.js';
+
+/** What a waiter knows of a job that has not ended: enough to tell whether its deadline may pass unannounced. */
+export type PendingState = Pick<JobView, 'status' | 'deadlineMs'>;
+
+export interface JobSetWaitOptions {
+  jobs: Pick<JobGateway, 'readMany'>;
+  /** Registered on `ids` before anything was read or added, so no change is missed. */
+  watch: Pick<JobSetWatch, 'next'>;
+  /** The jobs to wait for, each once. */
+  ids: readonly string[];
+  /**
+   * Jobs known not to have ended without reading them: jobs this request has just added, watched
+   * since before the add. They are read only when a message says they ended (or their deadline may
+   * have passed); the others are read first.
+   * @defaultValue none
+   */
+  known?: ReadonlyMap<string, PendingState>;
+  waitS: number;
+  /** The client left: stop waiting. */
+  signal: AbortSignal;
+  /**
+   * Read the jobs still pending when the wait ends, for their current views.
+   * @defaultValue false (a caller that answers them as accepted needs no view)
+   */
+  readPendingAtEnd?: boolean;
+}
+
+export interface JobSetWaitOutcome {
+  /** The view of every job that ended, read after its end. */
+  ended: Map<string, JobView>;
+  /** Every job that has not ended: its last view read, or undefined when it was never read. */
+  pending: Map<string, JobView | undefined>;
+  /** Ids that name no job. */
+  unknown: Set<string>;
+}
+
+/**
+ * Waits until every job of a set has ended (completed, failed, cancelled) or `waitS` passes, on the
+ * process's one status subscription: a job is read when a message says it ended (all of a wake's
+ * ended jobs in one batch, with the worker the message names), never polled, except a job with a
+ * deadline that may pass while it waits (the expiry is derived when read and sends no message),
+ * which is re-read every DEADLINE_RECHECK_MS. The one-job case is `POST /v1/jobs` with `Prefer: wait`.
+ */
+export async function waitForJobs(options: JobSetWaitOptions): Promise<JobSetWaitOutcome> {
+  const { jobs, watch, ids, signal } = options;
+  const deadline = Date.now() + options.waitS * 1000;
+  const outcome: JobSetWaitOutcome = { ended: new Map(), pending: new Map(), unknown: new Set() };
+  const states = new Map<string, PendingState>();
+
+  const absorb = async (toRead: readonly string[], routes?: ReadonlyMap<string, string>): Promise<void> => {
+    if (toRead.length === 0) return;
+    const views = await jobs.readMany(toRead, routes);
+    for (const [i, id] of toRead.entries()) {
+      const view = views[i] ?? null;
+      if (view === null) {
+        outcome.pending.delete(id);
+        states.delete(id);
+        outcome.unknown.add(id);
+      } else if (isTerminal(view.status)) {
+        outcome.pending.delete(id);
+        states.delete(id);
+        outcome.ended.set(id, view);
+      } else {
+        outcome.pending.set(id, view);
+        states.set(id, view);
+      }
+    }
+  };
+  const mayExpire = (): string[] => [...states].filter(([, state]) => mayMissDeadline(state)).map(([id]) => id);
+
+  for (const [id, state] of options.known ?? []) {
+    outcome.pending.set(id, undefined);
+    states.set(id, state);
+  }
+  await absorb(ids.filter((id) => !outcome.pending.has(id)));
+  while (outcome.pending.size > 0) {
+    const slice = mayExpire().length > 0 ? DEADLINE_RECHECK_MS : Infinity;
+    const wake = await watch.next(Math.min(deadline - Date.now(), slice), signal);
+    if (wake === undefined) {
+      if (Date.now() >= deadline || signal.aborted) break;
+      await absorb(mayExpire());
+      continue;
+    }
+    if (wake.missed) {
+      await absorb([...outcome.pending.keys()]);
+      continue;
+    }
+    const routes = new Map<string, string>();
+    for (const message of wake.messages) {
+      const state = states.get(message.id);
+      if (state === undefined) continue;
+      if (!isTerminal(message.status)) {
+        states.set(message.id, { ...state, status: message.status });
+        continue;
+      }
+      routes.set(message.id, message.worker ?? '');
+    }
+    const toRead = [...routes.keys()];
+    for (const [id, worker] of routes) if (worker === '') routes.delete(id);
+    await absorb(toRead, routes);
+  }
+  if (options.readPendingAtEnd === true && outcome.pending.size > 0 && !signal.aborted) await absorb([...outcome.pending.keys()]);
+  return outcome;
+}
