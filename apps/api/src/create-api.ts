@@ -48,20 +48,27 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const metrics = createApiMetrics(registry, config.METRICS_ENABLED);
   const rejections = new JobRejections(metrics.jobsRejected);
 
-  const redis = createRedis(config.REDIS_URL, 'producer', { commandTimeoutMs: config.REDIS_TIMEOUT_MS, connectionName: 'api', bullmqEvents: config.BULLMQ_EVENTS });
+  const producer = { commandTimeoutMs: config.REDIS_TIMEOUT_MS, bullmqEvents: config.BULLMQ_EVENTS };
+  // Plain commands (reads, index, idempotency, publish) and BullMQ's queues on separate connections:
+  // ioredis copies every script defined on a connection into each pipeline or MULTI made on it, and
+  // BullMQ defines some 60 — on a shared connection each job read paid for that copy.
+  const redis = createRedis(config.REDIS_URL, 'producer', { ...producer, connectionName: 'api' });
+  const queueConnection = createRedis(config.REDIS_URL, 'producer', { ...producer, connectionName: 'api-queues' });
   const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'api-sub' });
   // One owner of Redis errors: while it has seen Redis down, every store call answers 503 at once.
   const redisLog = new RedisErrorLog(logger);
   redisLog.watchConnection(redis, 'api');
+  redisLog.watchConnection(queueConnection, 'api-queues');
   redisLog.watchConnection(subscriber, 'api-sub');
   // Give Redis a moment at start-up; if it is down the API still starts and answers 503 until it returns.
-  if (redis.status !== 'ready') await Promise.race([once(redis, 'ready'), sleep(2000)]);
-  const jobs = new JobGateway({ redis, config, catalog, redisLog });
+  const ready = [redis, queueConnection].filter((connection) => connection.status !== 'ready').map((connection) => once(connection, 'ready'));
+  if (ready.length > 0) await Promise.race([Promise.all(ready), sleep(2000)]);
+  const jobs = new JobGateway({ redis, queueConnection, config, catalog, redisLog });
   const hub = new StatusHub(subscriber, keys.statusChannel, logger, redis);
   hub.start();
   const recent = new RecentCompletions(Date.now());
   hub.onMessage((message) => recent.record(message));
-  const board = createBoard({ config, redis, redisLog, logger });
+  const board = createBoard({ config, redis: queueConnection, redisLog, logger });
   const syncBoard = (): void => void board.sync().catch((error: unknown) => logger.debug({ err: String(error) }, 'bull board sync failed'));
   syncBoard();
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
@@ -126,7 +133,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     clearInterval(boardTimer);
     await board.close();
     await jobs.close();
-    await Promise.all([closeRedis(redis), closeRedis(subscriber)]);
+    await Promise.all([closeRedis(redis), closeRedis(queueConnection), closeRedis(subscriber)]);
   };
 
   return { app, registry, hub, listen, close: () => (closing ??= close()) };

@@ -23,6 +23,8 @@ import { v5 as uuidv5 } from 'uuid';
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
 const INDEX_GRACE_S = 86_400;
 const LIST_BATCH = 100;
+/** A listing-index key is trimmed of expired entries at most this often per API process. */
+const INDEX_TRIM_INTERVAL_MS = 1000;
 /** A store call on many jobs gets one REDIS_TIMEOUT_MS per this many of them. */
 const JOBS_PER_TIMEOUT = 100;
 /** A listing reads at most this many index pages per request (a filter may match little). */
@@ -75,8 +77,10 @@ function jobIdOf(item: SubmitItem): string {
 }
 
 export interface JobGatewayOptions {
-  /** The API's fail-fast connection (`createRedis(url, 'producer')`). */
+  /** The API's fail-fast connection for plain commands (`createRedis(url, 'producer')`); no BullMQ queue may use it. */
   redis: Redis;
+  /** A fail-fast connection of its own for BullMQ's queues (BullMQ defines its scripts on it). */
+  queueConnection: Redis;
   config: Pick<Config, 'KEY_PREFIX' | 'RESULT_TTL_S' | 'IDEMPOTENCY_TTL_S' | 'REDIS_TIMEOUT_MS'>;
   /** The fleet file: the class of each worker and the latency of each model. */
   catalog: Pick<Catalog, 'workers' | 'models'>;
@@ -91,15 +95,19 @@ export interface JobGatewayOptions {
  */
 export class JobGateway {
   private readonly redis: Redis;
+  private readonly queueConnection: Redis;
   private readonly keys: KeySpace;
   private readonly config: JobGatewayOptions['config'];
   private readonly redisLog: JobGatewayOptions['redisLog'];
   private readonly ingress: Queue<JobPayload>;
   private readonly workerQueues = new Map<string, Queue<JobPayload>>();
+  /** When this process last trimmed each listing-index key (ms). */
+  private readonly trimmedAt = new Map<string, number>();
   private readonly reader: JobReader;
 
   constructor(options: JobGatewayOptions) {
     this.redis = options.redis;
+    this.queueConnection = options.queueConnection;
     this.config = options.config;
     this.redisLog = options.redisLog;
     this.keys = keySpace(this.config.KEY_PREFIX);
@@ -167,7 +175,7 @@ export class JobGateway {
     if (toAdd.length > 0) {
       try {
         await this.guard(
-          () => Promise.all([this.ingress.addBulk(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, createdAt))), this.writeIndex(toAdd, createdAt)]),
+          () => Promise.all([this.add(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, createdAt))), this.writeIndex(toAdd, createdAt)]),
           toAdd.length,
         );
       } catch (error) {
@@ -178,6 +186,13 @@ export class JobGateway {
       }
     }
     return planned.map((job, i) => results[i] ?? { ok: true, accepted: job.accepted, replayed: false });
+  }
+
+  /** One job is one `add` (its script call); more are one `addBulk`, a pipeline of them. */
+  private async add(entries: readonly { name: string; data: JobPayload; opts: JobsOptions }[]): Promise<void> {
+    const [only] = entries;
+    if (entries.length === 1 && only !== undefined) await this.ingress.add(only.name, only.data, only.opts);
+    else await this.ingress.addBulk([...entries]);
   }
 
   private ingressEntry(request: JobRequest, id: string, createdAt: number): { name: string; data: JobPayload; opts: JobsOptions } {
@@ -198,10 +213,16 @@ export class JobGateway {
       members.push(createdAt, accepted.id);
       byKey.set(modelKey, members);
     }
-    const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
     const pipeline = this.redis.pipeline();
     for (const [key, members] of byKey) pipeline.zadd(key, ...members);
-    for (const key of byKey.keys()) pipeline.zremrangebyscore(key, '-inf', oldest);
+    // Trimming is for memory, not correctness (listings skip entries whose job is gone): each index
+    // key is trimmed at most once per INDEX_TRIM_INTERVAL_MS by this process, not on every submit.
+    const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
+    for (const key of byKey.keys()) {
+      if ((this.trimmedAt.get(key) ?? -Infinity) > createdAt - INDEX_TRIM_INTERVAL_MS) continue;
+      this.trimmedAt.set(key, createdAt);
+      pipeline.zremrangebyscore(key, '-inf', oldest);
+    }
     await pipeline.exec();
   }
 
@@ -290,7 +311,7 @@ export class JobGateway {
   }
 
   private openQueue(name: string): Queue<JobPayload> {
-    const queue = new Queue<JobPayload>(name, producerQueueOptions(this.redis, this.config.KEY_PREFIX));
+    const queue = new Queue<JobPayload>(name, producerQueueOptions(this.queueConnection, this.config.KEY_PREFIX));
     this.redisLog.watch(queue, `queue ${name}`);
     return queue;
   }
@@ -306,7 +327,7 @@ export class JobGateway {
 
   /** The error log sees an outage first (any connection, any queue); the status covers start-up, before any error. */
   get connected(): boolean {
-    return this.redisLog.reachable && this.redis.status === 'ready';
+    return this.redisLog.reachable && this.redis.status === 'ready' && this.queueConnection.status === 'ready';
   }
 
   async close(): Promise<void> {
