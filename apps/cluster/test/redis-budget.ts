@@ -1,0 +1,69 @@
+import { parseCatalog } from '@sched/core';
+
+/**
+ * Redis commands per job through the whole pipeline (submit → completed), one line per feature,
+ * asserted by redis-budget.test.ts: measured ≤ budget and ≥ {@link BUDGET_FLOOR} × budget. A new
+ * feature that costs commands adds its own line rather than raising the base; a change that makes
+ * the pipeline cheaper lowers the lines it moves (the floor fails until it does).
+ *
+ * The counts hold for {@link BUDGET_FLEET} and {@link BUDGET_WORKLOAD} only: how jobs overlap
+ * changes the count per job (one wake-up or one batched read serves several jobs), so both are
+ * pinned. Budgets are about the highest of several runs plus 5 %.
+ */
+export interface BudgetLine {
+  /** Commands per job, at most. */
+  readonly budget: number;
+  /** What the line adds to the base. */
+  readonly note: string;
+  /** The counts the budget was set from: lowest–highest of several runs, and when. */
+  readonly measured: string;
+}
+
+export const REDIS_BUDGET = {
+  base: {
+    budget: 119,
+    note: 'submit + long-poll until completed, no webhook, no API keys, sed',
+    measured: '105.2–113.0 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+  },
+  webhook: {
+    budget: 187,
+    note: 'each job with a webhook to a loopback sink: outbox reservation, promotion, delivery job, view read, state record',
+    measured: '167.9–177.8 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+  },
+  apiKey: {
+    budget: 118,
+    note: 'API_KEYS set, every request authenticated (keys live in config: no Redis command of its own)',
+    measured: '109.5–112.6 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+  },
+  preferWait: {
+    budget: 112,
+    note: 'one POST /v1/jobs with Prefer: wait per job instead of submit + long-poll',
+    measured: '97.9–107.5 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+  },
+  sedLate: {
+    budget: 98,
+    note: 'SCHED_POLICY=sed-late, 16 clients on 9 bind slots (6 slots + 1 prefetch per worker), so some jobs are held (sed at 16 clients: about 90)',
+    measured: '89.4–92.9 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+  },
+} as const satisfies Record<string, BudgetLine>;
+
+export type BudgetFeature = keyof typeof REDIS_BUDGET;
+
+/** A line fails when the measured count falls below this share of its budget: lower the budget then. */
+export const BUDGET_FLOOR = 0.85;
+
+/** Three gpu workers of two slots at 1–2 ms: the pipeline's own cost dominates each job. */
+export const BUDGET_FLEET = parseCatalog({
+  models: { default: { gpu: { p50Ms: 1, p99Ms: 2 } } },
+  workers: [0, 1, 2].map((i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 2 })),
+});
+
+/**
+ * On top of the test config: the timers back at their production defaults (the test config's
+ * 200 ms would make timer-driven commands a larger share to take out), and a Redis time limit
+ * that a crowded test machine does not trip (an answer slower than 1 s fails a submission).
+ */
+export const BUDGET_ENV = { HEARTBEAT_MS: '1000', FLEET_REFRESH_MS: '1000', PARK_RECHECK_MS: '1000', REDIS_TIMEOUT_MS: '5000' } as const;
+
+/** Jobs counted per line and the closed-loop clients running them (sed-late's line sets its own clients). */
+export const BUDGET_WORKLOAD = { jobs: 200, clients: 4 } as const;
