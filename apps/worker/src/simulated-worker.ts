@@ -55,7 +55,7 @@ export class SimulatedWorker {
     readonly spec: ResolvedWorker,
     private readonly options: SimulatedWorkerOptions,
   ) {
-    const { config, keys, publisher, outbox, logger, latency, models, rng, metrics } = options;
+    const { keys, publisher, outbox, logger, latency, models, rng, metrics } = options;
     this.reporter = new JobReporter({ worker: spec, publisher, keys, outbox, metrics, logger });
     this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, onRunning: (job) => this.reporter.running(job) });
   }
