@@ -4,7 +4,10 @@ import type { ClosedLoopMode } from './load-modes.js';
 /** The load client's name among the measured processes (left out of the cluster's CPU total). */
 export const LOAD_CLIENT = 'load client';
 
-export type Subject = ClosedLoopMode | 'raw';
+/** The bare two-hop floor (floor-pipeline.ts) driven by the same load modes. */
+export type FloorSubject = 'floor-poll' | 'floor-prefer';
+
+export type Subject = ClosedLoopMode | FloorSubject | 'raw';
 
 /** One measured window of one subject. */
 export interface ThroughputWindow {

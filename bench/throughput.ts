@@ -18,7 +18,8 @@ import { formatNumber, markdownTable } from './bench-format.js';
 import type { Spread } from './bench-math.js';
 import { isMainModule } from './is-main-module.js';
 import { CLOSED_LOOP_MODES, type ClosedLoopMode } from './load-modes.js';
-import { LOAD_CLIENT, summariseThroughput, type Subject, type SubjectSummary, type ThroughputWindow } from './throughput-summary.js';
+import { startFloorPipeline, type FloorPipeline } from './floor-pipeline.js';
+import { LOAD_CLIENT, summariseThroughput, type FloorSubject, type Subject, type SubjectSummary, type ThroughputWindow } from './throughput-summary.js';
 import { WindowMeter } from './window-meter.js';
 
 export interface ThroughputOptions {
@@ -35,6 +36,8 @@ export interface ThroughputOptions {
   /** Total slots of the fleet, and the raw Worker's concurrency. */
   readonly slots: number;
   readonly serviceMs: number;
+  /** Also drive the bare two-hop floor (floor-pipeline.ts) on the same redis-server with these modes. */
+  readonly floorModes: readonly ('poll' | 'prefer')[];
 }
 
 export const THROUGHPUT_DEFAULTS: ThroughputOptions = Object.freeze({
@@ -47,6 +50,7 @@ export const THROUGHPUT_DEFAULTS: ThroughputOptions = Object.freeze({
   rounds: 3,
   slots: 300,
   serviceMs: 1,
+  floorModes: ['poll', 'prefer'] as const,
 });
 
 export interface ThroughputResult {
@@ -64,14 +68,27 @@ function pipelineProcesses(cluster: SplitCluster): Record<string, number> {
   return { api: cluster.pids[2] ?? 0, dispatcher: cluster.pids[1] ?? 0, 'worker host': cluster.pids[0] ?? 0, 'redis-server': cluster.redisPid };
 }
 
-async function measurePipeline(cluster: SplitCluster, meter: WindowMeter, mode: ClosedLoopMode, round: number, options: ThroughputOptions): Promise<ThroughputWindow> {
+/** The floor's processes under the pipeline's names (its relay stands where the dispatcher does). */
+function floorProcesses(floor: FloorPipeline, cluster: SplitCluster): Record<string, number> {
+  return { api: floor.pids[2] ?? 0, dispatcher: floor.pids[1] ?? 0, 'worker host': floor.pids[0] ?? 0, 'redis-server': cluster.redisPid };
+}
+
+interface LoadTarget {
+  readonly subject: ClosedLoopMode | FloorSubject;
+  readonly mode: ClosedLoopMode;
+  readonly url: string;
+  readonly processes: Record<string, number>;
+}
+
+async function measurePipeline(target: LoadTarget, meter: WindowMeter, round: number, options: ThroughputOptions): Promise<ThroughputWindow> {
+  const { mode } = target;
   const load = new BenchChild('load-process.ts', [
     'closed',
-    ...['--url', cluster.apiUrl, '--mode', mode, '--clients', String(mode === 'batch' ? options.batchClients : options.clients), '--batch', String(options.batchSize)],
+    ...['--url', target.url, '--mode', mode, '--clients', String(mode === 'batch' ? options.batchClients : options.clients), '--batch', String(options.batchSize)],
     ...['--warmup', String(options.warmupS), '--window', String(options.windowS)],
   ]);
   try {
-    const processes = { ...pipelineProcesses(cluster), [LOAD_CLIENT]: load.pid };
+    const processes = { ...target.processes, [LOAD_CLIENT]: load.pid };
     await load.next('window-start');
     await meter.begin(processes);
     const end = await load.next('window-end', (options.windowS + 60) * 1000);
@@ -79,7 +96,7 @@ async function measurePipeline(cluster: SplitCluster, meter: WindowMeter, mode: 
     const cost = await meter.end(processes, jobs);
     const done = await load.next('done');
     const errors = done.errors as Record<string, number>;
-    return { round, subject: mode, jobs, seconds: Number(end.seconds), jobsPerS: jobs / Number(end.seconds), ...cost, errors };
+    return { round, subject: target.subject, jobs, seconds: Number(end.seconds), jobsPerS: jobs / Number(end.seconds), ...cost, errors };
   } finally {
     await load.stop();
   }
@@ -114,28 +131,35 @@ export async function runThroughput(options: ThroughputOptions = THROUGHPUT_DEFA
     workers: Array.from({ length: WORKERS }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: options.slots / WORKERS })),
   });
   const cluster = await startSplitCluster(fleet.path, 'sed');
+  const floor = options.floorModes.length === 0 ? undefined : await startFloorPipeline(cluster.redisUrl, { workers: WORKERS, slots: options.slots / WORKERS, serviceMs: options.serviceMs });
   const meter = await WindowMeter.connect(cluster.redisUrl);
   const windows: ThroughputWindow[] = [];
   const unavailable: Partial<Record<ClosedLoopMode, string>> = {};
+  const targets: LoadTarget[] = [
+    ...options.modes.map((mode) => ({ subject: mode, mode, url: cluster.apiUrl, processes: pipelineProcesses(cluster) })),
+    ...(floor === undefined ? [] : options.floorModes.map((mode) => ({ subject: `floor-${mode}` as const, mode, url: floor.apiUrl, processes: floorProcesses(floor, cluster) }))),
+  ];
   try {
     for (let round = 1; round <= options.rounds; round++) {
-      const subjects: Subject[] = [...options.modes, 'raw'];
+      const subjects: (LoadTarget | 'raw')[] = [...targets, 'raw'];
       // Alternate the order so a drift in the machine's load does not favour one subject.
       for (const subject of round % 2 === 1 ? subjects : subjects.reverse()) {
-        if (subject !== 'raw' && unavailable[subject] !== undefined) continue;
+        if (subject !== 'raw' && subject.subject in unavailable) continue;
+        const name = subject === 'raw' ? 'raw' : subject.subject;
         try {
-          const window = subject === 'raw' ? await measureRaw(cluster, meter, round, options) : await measurePipeline(cluster, meter, subject, round, options);
+          const window = subject === 'raw' ? await measureRaw(cluster, meter, round, options) : await measurePipeline(subject, meter, round, options);
           windows.push(window);
-          log(`throughput round ${round} ${subject}: ${formatNumber(window.jobsPerS)} jobs/s, ${formatNumber(window.commands.total, 1)} commands/job`);
+          log(`throughput round ${round} ${name}: ${formatNumber(window.jobsPerS)} jobs/s, ${formatNumber(window.commands.total, 1)} commands/job`);
         } catch (error) {
-          if (!(error instanceof BenchChildError) || subject === 'raw') throw error;
-          unavailable[subject] = error.reason;
-          log(`throughput ${subject}: not run: ${error.reason}`);
+          if (!(error instanceof BenchChildError) || subject === 'raw' || subject.subject !== subject.mode) throw error;
+          unavailable[subject.mode] = error.reason;
+          log(`throughput ${name}: not run: ${error.reason}`);
         }
       }
     }
   } finally {
     meter.close();
+    await floor?.close();
     await cluster.close();
     fleet.remove();
   }
@@ -146,6 +170,8 @@ const SUBJECT_LABEL: Readonly<Record<Subject, string>> = {
   poll: 'submit + long-poll (`poll`, 2 requests per job)',
   prefer: 'one POST with `Prefer: wait=30` (`prefer`)',
   batch: 'batch submit + one wait for many (`batch`, 2 requests per batch)',
+  'floor-poll': 'floor: bare two-hop BullMQ + Express, submit + long-poll',
+  'floor-prefer': 'floor: bare two-hop BullMQ + Express, one POST with `Prefer: wait`',
   raw: '**raw BullMQ, one hop**',
 };
 
@@ -154,9 +180,10 @@ const spreadText = (s: Spread, digits: number): string => (s.n > 1 ? `${formatNu
 /** The tables of a run: throughput and ratio, CPU per job by process, Redis commands per job by command. */
 export function formatThroughput(result: ThroughputResult, topCommands = 12): string {
   const { options, summaries } = result;
-  const throughputRows = [...options.modes, 'raw' as const].map((subject): string[] => {
+  const floorSubjects = options.floorModes.map((mode): FloorSubject => `floor-${mode}`);
+  const throughputRows = [...options.modes, ...floorSubjects, 'raw' as const].map((subject): string[] => {
     const s = summaries.find((x) => x.subject === subject);
-    const reason = subject === 'raw' ? undefined : result.unavailable[subject];
+    const reason = subject === 'raw' || subject.startsWith('floor-') ? undefined : result.unavailable[subject as ClosedLoopMode];
     if (s === undefined) return [SUBJECT_LABEL[subject], `not run: ${reason ?? 'no window'}`, '', '', '', ''];
     return [SUBJECT_LABEL[subject], spreadText(s.jobsPerS, 0), subject === 'raw' ? '1' : spreadText(s.ratioToRaw, 3), formatNumber(s.cpuMsPerJobTotal, 3), formatNumber(s.commands.total, 1), subject === 'raw' ? '—' : String(s.errors)];
   });
@@ -189,6 +216,7 @@ export function formatThroughput(result: ThroughputResult, topCommands = 12): st
   return [
     `Closed loop of ${options.clients} clients (\`batch\`: ${options.batchClients} clients × ${options.batchSize} jobs per batch) in a fourth process, ${options.warmupS} s warm-up then a ${options.windowS} s window per mode, ${options.rounds} rounds in alternating order; ` +
       `fleet of ${WORKERS} gpu workers × ${options.slots / WORKERS} slots at ${options.serviceMs} ms; api, dispatcher and worker host as three processes; ` +
+      `the floor (\`bench/floor-pipeline.ts\`: stock BullMQ two hops — ingress, a relay Worker, a worker queue — behind the same Express front, no validation, routing policy, index, metrics or status messages but the last; its relay process stands in the dispatcher column) driven by the same load client; ` +
       `raw BullMQ on the same redis-server in the same run: a producer process adding as fast as it can (saturating, ≤ 64 adds in flight, waiting list kept under 2,000) and one Worker process, concurrency ${options.slots}, ${options.serviceMs} ms processor, removeOnComplete. ` +
       `Rounds' spread in brackets (min–max); a ratio is taken round by round against raw BullMQ's window of the same round.`,
     '',

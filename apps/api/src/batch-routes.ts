@@ -36,7 +36,7 @@ export interface BatchRoutesOptions {
   catalog: Pick<Catalog, 'models'>;
   jobs: Pick<JobGateway, 'submitMany' | 'readMany'>;
   /** The status messages of the jobs a wait is on. */
-  hub: Pick<StatusHub, 'watchMany'>;
+  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
@@ -135,6 +135,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
           metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
           results[item.index] = { status: 202, job: result.accepted };
           accepted.push({ ...item, fresh: !result.replayed });
+          if (!result.replayed) hub.rememberAccepted(item.id, item.state);
         }
         if (watch !== undefined && preference.waitS !== undefined && accepted.length > 0) {
           try {

@@ -131,6 +131,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
       });
     }
     clearInterval(boardTimer);
+    hub.close();
     await board.close();
     await jobs.close();
     await Promise.all([closeRedis(redis), closeRedis(queueConnection), closeRedis(subscriber)]);

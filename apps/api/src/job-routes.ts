@@ -19,8 +19,8 @@ import { longPoll } from './long-poll.js';
 import type { StatusHub } from './status-hub.js';
 
 export interface JobRoutesOptions {
-  jobs: Pick<JobGateway, 'read' | 'list'>;
-  hub: Pick<StatusHub, 'watch'>;
+  jobs: Pick<JobGateway, 'read' | 'readMany' | 'list'>;
+  hub: Pick<StatusHub, 'watch' | 'watchMany' | 'acceptedState'>;
   canceller: Pick<JobCanceller, 'cancel'>;
 }
 

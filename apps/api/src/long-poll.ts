@@ -1,36 +1,29 @@
-import { DEADLINE_RECHECK_MS, isTerminal, mayMissDeadline, type JobView } from '@sched/core';
+import type { JobView } from '@sched/core';
 import type { JobGateway } from './job-gateway.js';
+import { waitForJobs } from './job-set-wait.js';
 import type { StatusHub } from './status-hub.js';
 
 /**
  * `GET /v1/jobs/:id?wait=<s>`: the job as soon as it is finished, or after `waitS` seconds (or
- * when the client goes away) as it is then; null for an unknown job. Watches before reading, so
- * a change between the read and the wait is never missed.
+ * when the client goes away) as it is then; null for an unknown job. The one-job case of the wait
+ * for a set: it watches before reading, so a change between the read and the wait is never missed,
+ * and a job this process accepted and has not seen end is not read before it ends (the common
+ * submit-then-long-poll: one read per job instead of two).
  */
 export async function longPoll(
-  jobs: Pick<JobGateway, 'read'>,
-  hub: Pick<StatusHub, 'watch'>,
+  jobs: Pick<JobGateway, 'readMany'>,
+  hub: Pick<StatusHub, 'watchMany' | 'acceptedState'>,
   id: string,
   waitS: number,
   closed: AbortSignal,
 ): Promise<JobView | null> {
-  const watch = hub.watch(id);
+  const watch = hub.watchMany([id]);
   try {
-    let view = await jobs.read(id);
-    const deadline = Date.now() + waitS * 1000;
-    while (view !== null && !isTerminal(view.status)) {
-      // A deadline expires without a message (it is derived when read): re-read often enough to see it.
-      const slice = mayMissDeadline(view) ? DEADLINE_RECHECK_MS : Infinity;
-      const message = await watch.next(Math.min(deadline - Date.now(), slice), closed);
-      if (message === undefined) {
-        if (Date.now() >= deadline || closed.aborted) break;
-        view = (await jobs.read(id)) ?? view;
-        continue;
-      }
-      if (message !== null && !isTerminal(message.status)) continue;
-      view = (await jobs.read(id, message?.worker)) ?? view;
-    }
-    return view;
+    // Asked after the watch is in place: an end message from now on reaches the watch.
+    const state = hub.acceptedState(id);
+    const known = state === undefined ? undefined : new Map([[id, state]]);
+    const outcome = await waitForJobs({ jobs, watch, ids: [id], known, waitS, signal: closed, readPendingAtEnd: true });
+    return outcome.ended.get(id) ?? outcome.pending.get(id) ?? null;
   } finally {
     watch.close();
   }

@@ -1,8 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { StatusMessage } from '@sched/core';
+import { isTerminal, type JobView, type StatusMessage } from '@sched/core';
 import { subscribeWhenReady, type Logger } from '@sched/runtime';
 
 type Wake = (message: StatusMessage | null) => void;
+
+/** What the hub remembers of a job this process accepted (see {@link StatusHub.rememberAccepted}). */
+export type AcceptedState = Pick<JobView, 'status' | 'deadlineMs'>;
+
+/** A remembered acceptance is kept 30–60 s (two generations), at most this many per generation. */
+const ACCEPTED_GENERATION_MS = 30_000;
+const ACCEPTED_MAX = 100_000;
 
 /**
  * One Redis subscription per API process, fanned out to every long-poll and
@@ -15,6 +22,11 @@ export class StatusHub {
   private readonly waiters = new Map<string, Set<Wake>>();
   private readonly listeners = new Set<(message: StatusMessage) => void>();
   private wasReady = false;
+  private subscribed = false;
+  /** Jobs accepted here whose end this subscription has not seen yet: current and previous generation. */
+  private accepted = new Map<string, AcceptedState>();
+  private acceptedBefore = new Map<string, AcceptedState>();
+  private readonly rotation: NodeJS.Timeout;
 
   constructor(
     private readonly subscriber: Redis,
@@ -27,11 +39,48 @@ export class StatusHub {
       if (this.wasReady) this.wakeAll();
       this.wasReady = true;
     });
+    // Messages sent while the subscription is down are lost: nothing remembered stays trustworthy.
+    subscriber.on('close', () => this.forgetAccepted());
+    this.rotation = setInterval(() => {
+      this.acceptedBefore = this.accepted;
+      this.accepted = new Map();
+    }, ACCEPTED_GENERATION_MS);
+    this.rotation.unref();
   }
 
   /** Subscribes in the background: an API started while Redis is down still starts (and answers 503). */
   start(): void {
-    subscribeWhenReady(this.subscriber, [this.channel]).catch((error: unknown) => this.logger.warn({ err: String(error) }, 'subscribe failed'));
+    subscribeWhenReady(this.subscriber, [this.channel]).then(
+      () => (this.subscribed = true),
+      (error: unknown) => this.logger.warn({ err: String(error) }, 'subscribe failed'),
+    );
+  }
+
+  /**
+   * Remembers that this process just accepted a new job (added it, watched by no one yet), while the
+   * subscription is up: until its end message arrives here, the job is known not to have ended, so a
+   * long-poll on it need not read it first (it is read when it ends). Forgotten after 30–60 s, when
+   * the subscription drops, or past ACCEPTED_MAX entries (then simply not remembered: a read decides).
+   */
+  rememberAccepted(jobId: string, state: AcceptedState): void {
+    if (!this.subscribed || this.subscriber.status !== 'ready' || this.accepted.size >= ACCEPTED_MAX) return;
+    this.accepted.set(jobId, state);
+  }
+
+  /** The state of a job accepted here whose end this subscription has not seen (see rememberAccepted). */
+  acceptedState(jobId: string): AcceptedState | undefined {
+    if (this.subscriber.status !== 'ready') return undefined;
+    return this.accepted.get(jobId) ?? this.acceptedBefore.get(jobId);
+  }
+
+  /** Stops the generation timer (the subscriber connection is the caller's). */
+  close(): void {
+    clearInterval(this.rotation);
+  }
+
+  private forgetAccepted(): void {
+    this.accepted = new Map();
+    this.acceptedBefore = new Map();
   }
 
   /** Registers interest in a job; the returned handle's `next()` resolves on its next status message. */
@@ -67,6 +116,10 @@ export class StatusHub {
       message = JSON.parse(text) as StatusMessage;
     } catch {
       return;
+    }
+    if (isTerminal(message.status)) {
+      this.accepted.delete(message.id);
+      this.acceptedBefore.delete(message.id);
     }
     const set = this.waiters.get(message.id);
     if (set) for (const wake of set) wake(message);

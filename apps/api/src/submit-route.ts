@@ -26,7 +26,7 @@ export interface SubmitRouteOptions {
   catalog: Pick<Catalog, 'models'>;
   jobs: Pick<JobGateway, 'submit' | 'readMany'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
-  hub: Pick<StatusHub, 'watchMany'>;
+  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
@@ -90,6 +90,8 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       try {
         const result = await jobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
         accepted = result.accepted;
+        // A new job: until its end message comes, a long-poll here need not read it first.
+        if (!result.replayed) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs });
         metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
         if (watch !== undefined && preference.waitS !== undefined) {
           try {

@@ -35,6 +35,9 @@ describe('the live fleet page at /', () => {
     await page.waitForFunction(() => Number(document.getElementById('throughput')?.textContent) > 0, undefined, { timeout: 10_000 });
     const p99 = Number(await page.locator('#p99').innerText());
     expect(p99).toBeGreaterThan(0);
+    // The observed service time comes with the worker's next heartbeat after its first jobs, then the
+    // page's next fleet push: wait for it rather than race it.
+    await page.waitForFunction(() => /default \d+ ms/.test(document.querySelector('tr[data-worker="gpu-0"]')?.textContent ?? ''), undefined, { timeout: 10_000 });
     const gpuRow = await page.locator('tr[data-worker="gpu-0"]').innerText();
     expect(gpuRow).toMatch(/gpu\s+live\s+2/);
     expect(gpuRow).toMatch(/default \d+ ms/);

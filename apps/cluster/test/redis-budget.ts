@@ -21,29 +21,29 @@ export interface BudgetLine {
 
 export const REDIS_BUDGET = {
   base: {
-    budget: 119,
+    budget: 112,
     note: 'submit + long-poll until completed, no webhook, no API keys, sed',
-    measured: '105.2–113.0 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+    measured: '103.7 (2 runs, quiet machine, after the long-poll stopped reading jobs accepted here; 105.2–113.0 before, 19 runs under load)',
   },
   webhook: {
-    budget: 187,
+    budget: 180,
     note: 'each job with a webhook to a loopback sink: outbox reservation, promotion, delivery job, view read, state record',
-    measured: '167.9–177.8 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+    measured: '166.0–166.2 (2 runs, quiet; 167.9–177.8 before the long-poll change, 19 runs under load)',
   },
   apiKey: {
-    budget: 118,
+    budget: 112,
     note: 'API_KEYS set, every request authenticated (keys live in config: no Redis command of its own)',
-    measured: '109.5–112.6 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+    measured: '102.5–102.8 (2 runs, quiet; 107.5–112.6 before the long-poll change)',
   },
   preferWait: {
     budget: 112,
     note: 'one POST /v1/jobs with Prefer: wait per job instead of submit + long-poll',
-    measured: '97.9–107.5 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+    measured: '103.8–104.6 (2 runs, quiet; 97.9–107.5 under load, 19 runs)',
   },
   sedLate: {
-    budget: 98,
+    budget: 95,
     note: 'SCHED_POLICY=sed-late, 16 clients on 9 bind slots (6 slots + 1 prefetch per worker), so some jobs are held (sed at 16 clients: about 90)',
-    measured: '89.4–92.9 (19 runs, 2026-12-03 12:50–13:05 UTC)',
+    measured: '84.6–85.0 (2 runs, quiet; 89.4–92.9 before the long-poll change, under load)',
   },
 } as const satisfies Record<string, BudgetLine>;
 
