@@ -36,7 +36,7 @@ export interface BatchRoutesOptions {
   catalog: Pick<Catalog, 'models'>;
   jobs: Pick<JobGateway, 'submitMany' | 'readMany'>;
   /** The status messages of the jobs a wait is on. */
-  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted'>;
+  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
@@ -117,6 +117,8 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
         items.push(idempotency === undefined ? { request: job, id } : { request: job, idempotency });
         placed.push({ index, id, fresh: true, state: { status: 'queued', deadlineMs: job.deadlineMs } });
+        // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
+        if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: job.deadlineMs });
       }
       // Watching before the add: a new job's end cannot slip by, so it need not be read until it ends.
       const watch = preference.waitS === undefined || placed.length === 0 ? undefined : hub.watchMany(placed.map((item) => item.id));
@@ -135,7 +137,6 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
           metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
           results[item.index] = { status: 202, job: result.accepted };
           accepted.push({ ...item, fresh: !result.replayed });
-          if (!result.replayed) hub.rememberAccepted(item.id, item.state);
         }
         if (watch !== undefined && preference.waitS !== undefined && accepted.length > 0) {
           try {
@@ -159,6 +160,9 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
             outcome = 'interrupted';
           }
         }
+      } catch (error) {
+        for (const item of placed) hub.forgetAccepted(item.id);
+        throw error;
       } finally {
         watch?.close();
       }

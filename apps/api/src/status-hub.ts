@@ -40,7 +40,7 @@ export class StatusHub {
       this.wasReady = true;
     });
     // Messages sent while the subscription is down are lost: nothing remembered stays trustworthy.
-    subscriber.on('close', () => this.forgetAccepted());
+    subscriber.on('close', () => this.forgetAllAccepted());
     this.rotation = setInterval(() => {
       this.acceptedBefore = this.accepted;
       this.accepted = new Map();
@@ -57,9 +57,11 @@ export class StatusHub {
   }
 
   /**
-   * Remembers that this process just accepted a new job (added it, watched by no one yet), while the
-   * subscription is up: until its end message arrives here, the job is known not to have ended, so a
-   * long-poll on it need not read it first (it is read when it ends). Forgotten after 30–60 s, when
+   * Remembers a new job this process is about to add (call it before the add: an end message may
+   * come before the add's answer does), while the subscription is up: until its end message arrives
+   * here, the job is known not to have ended, so a long-poll on it need not read it first (it is read
+   * when it ends). Only for a fresh id, never an idempotent one (which may name an old job); forget
+   * it if the add fails. Forgotten after 30–60 s, when
    * the subscription drops, or past ACCEPTED_MAX entries (then simply not remembered: a read decides).
    */
   rememberAccepted(jobId: string, state: AcceptedState): void {
@@ -78,7 +80,13 @@ export class StatusHub {
     clearInterval(this.rotation);
   }
 
-  private forgetAccepted(): void {
+  /** Forgets one remembered job (its add failed, or may not have happened): it will be read. */
+  forgetAccepted(jobId: string): void {
+    this.accepted.delete(jobId);
+    this.acceptedBefore.delete(jobId);
+  }
+
+  private forgetAllAccepted(): void {
     this.accepted = new Map();
     this.acceptedBefore = new Map();
   }

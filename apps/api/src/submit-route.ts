@@ -26,7 +26,7 @@ export interface SubmitRouteOptions {
   catalog: Pick<Catalog, 'models'>;
   jobs: Pick<JobGateway, 'submit' | 'readMany'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
-  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted'>;
+  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
@@ -84,14 +84,15 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       // The id is known before the add, so a wait can watch the job from before it exists.
       const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
       const watch = preference.waitS === undefined ? undefined : hub.watchMany([id]);
+      // A new job (a fresh id, never a replay) is remembered before its add: its end message, however
+      // soon it comes, then finds the entry and clears it; a long-poll until then need not read it first.
+      if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs });
       let outcome: SubmitOutcome = 'accepted';
       let view: JobView | null = null;
       let accepted: JobAccepted;
       try {
         const result = await jobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
         accepted = result.accepted;
-        // A new job: until its end message comes, a long-poll here need not read it first.
-        if (!result.replayed) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs });
         metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
         if (watch !== undefined && preference.waitS !== undefined) {
           try {
@@ -107,6 +108,9 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
             outcome = 'interrupted';
           }
         }
+      } catch (error) {
+        hub.forgetAccepted(id);
+        throw error;
       } finally {
         watch?.close();
       }
