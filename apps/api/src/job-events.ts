@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { DEADLINE_RECHECK_MS, isTerminal, jobNotFound, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
+import { closedSignal } from './closed-signal.js';
 import type { JobGateway } from './job-gateway.js';
 import type { StatusHub } from './status-hub.js';
 
@@ -23,8 +24,7 @@ export async function streamJobEvents(
   let sent = lastEventId ?? -1;
   // Watch before the first read, so no change between the read and the wait is lost.
   const watch = hub.watch(id);
-  const closed = new AbortController();
-  res.on('close', () => closed.abort());
+  const closed = closedSignal(res);
   try {
     let view = await jobs.read(id);
     if (view === null) throw jobNotFound(id);
@@ -35,11 +35,11 @@ export async function streamJobEvents(
       res.write(`id: ${version}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     send(view.status, statusVersion(view.status, view.attempts), view);
-    while (!isTerminal(view.status) && !closed.signal.aborted) {
+    while (!isTerminal(view.status) && !closed.aborted) {
       // A deadline expires without a message (derived when read): a job with one is re-read often.
       const recheck = mayMissDeadline(view);
-      const message = await watch.next(recheck ? DEADLINE_RECHECK_MS : KEEP_ALIVE_MS, closed.signal);
-      if (closed.signal.aborted) break;
+      const message = await watch.next(recheck ? DEADLINE_RECHECK_MS : KEEP_ALIVE_MS, closed);
+      if (closed.aborted) break;
       if (message === undefined) {
         if (!recheck) res.write(': keep-alive\n\n');
         else {

@@ -15,6 +15,7 @@ import { defineRoute, jsonResponse, textResponse, type ApiRoute } from './api-ro
 import type { JobCanceller } from './job-canceller.js';
 import { streamJobEvents } from './job-events.js';
 import type { JobGateway } from './job-gateway.js';
+import { closedSignal } from './closed-signal.js';
 import { longPoll } from './long-poll.js';
 import type { StatusHub } from './status-hub.js';
 
@@ -64,9 +65,7 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       errors: ['invalid_query', 'unauthorized', 'job_not_found', 'redis_unavailable'],
       notFound,
       handle: async ({ params: { id }, query: { wait } }, _req, res) => {
-        const closed = new AbortController();
-        res.on('close', () => closed.abort());
-        const view = wait === undefined || wait === 0 ? await jobs.read(id) : await longPoll(jobs, hub, id, wait, closed.signal);
+        const view = wait === undefined || wait === 0 ? await jobs.read(id) : await longPoll(jobs, hub, id, wait, closedSignal(res));
         if (view === null) throw jobNotFound(id);
         res.json(view);
       },
