@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@sched/testkit';
+import { REPO_ROOT, killOnExit } from '@sched/testkit';
 
 /**
  * A benchmark's helper process (load client, raw BullMQ producer or worker, hello-world server)
@@ -57,6 +57,7 @@ export class BenchChild {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    killOnExit(this.child);
     let pending = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       pending += chunk.toString();

@@ -1,6 +1,6 @@
 export { RedisServer, freePort, type RedisServerOptions } from './redis-server.js';
 export { TEST_WEBHOOK_SECRET, testConfig, testEnv } from './test-config.js';
-export { REPO_ROOT, builtMain, spawnApp, waitFor, type AppName, type SpawnAppOptions, type SpawnedApp } from './spawn-app.js';
+export { REPO_ROOT, builtMain, killOnExit, spawnApp, waitFor, type AppName, type SpawnAppOptions, type SpawnedApp } from './spawn-app.js';
 export { untilStatus } from './until-status.js';
 export { RedisCommandStats, diffCommandStats, parseCommandStats, totalCalls, type CommandCounts, type CommandStatsSnapshot } from './redis-command-stats.js';
 export { commandsPerJob, formatCommandsPerJob, type CommandsPerJob, type CommandsPerJobOptions } from './commands-per-job.js';

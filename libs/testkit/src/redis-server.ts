@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { killOnExit } from './spawn-app.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -64,6 +65,7 @@ export class RedisServer {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no'];
     args.push('--appendonly', this.options.appendOnly === false ? 'no' : 'yes', '--appendfsync', 'everysec');
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    killOnExit(child);
     this.child = child;
     child.once('exit', () => {
       if (this.child === child) this.child = null;

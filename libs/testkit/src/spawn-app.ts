@@ -30,6 +30,19 @@ export function builtMain(app: AppName): string {
   return `apps/${app}/dist/main.js`;
 }
 
+/** Child processes (apps, redis-servers, bench helpers) still running; killed when this process exits, however it exits short of a signal (an uncaught error, EPIPE on stdout). */
+const running = new Set<ChildProcess>();
+let exitHook = false;
+export function killOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const app of running) app.kill('SIGKILL');
+  });
+}
+
 /** Runs an app as its own process, as a container would: configured only by environment. */
 export function spawnApp(app: AppName, env: Record<string, string>, options: SpawnAppOptions = {}): SpawnedApp {
   const entry = options.from === 'dist' ? [builtMain(app)] : ['--import', 'tsx', '--conditions=@sched/source', `apps/${app}/src/main.ts`];
@@ -39,6 +52,7 @@ export function spawnApp(app: AppName, env: Record<string, string>, options: Spa
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  killOnExit(child);
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
