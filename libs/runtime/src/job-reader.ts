@@ -40,7 +40,11 @@ export class JobReader {
     const queue = workerQueueName(workerId);
     const hash = await this.redis.hgetall(this.keys.jobHash(queue, id));
     if (hash.data === undefined || hash.finishedOn !== undefined) return { hash, locked: false };
-    return { hash, locked: (await this.redis.exists(this.keys.jobLock(queue, id))) === 1 };
+    const locked = (await this.redis.exists(this.keys.jobLock(queue, id))) === 1;
+    // The job may have started between the two reads: a lock with no start time read means the hash
+    // is older than the lock, so it is read again (BullMQ sets both in one script).
+    if (locked && hash.processedOn === undefined) return { hash: await this.redis.hgetall(this.keys.jobHash(queue, id)), locked };
+    return { hash, locked };
   }
 
   private async derive(id: string, ingress: Record<string, string>, route: string | null, worker: WorkerJobRecord): Promise<JobView | null> {
