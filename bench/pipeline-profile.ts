@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createClient } from '@sched/client';
+import { RedisCommandStats, diffCommandStats } from '@sched/testkit';
 import { cpuSeconds, startSplitCluster, tempFleetFile } from './bench-cluster.js';
 import { startFloorPipeline } from './floor-pipeline.js';
 
@@ -41,15 +42,6 @@ const cluster = { ...scheduler, apiUrl: floor?.apiUrl ?? scheduler.apiUrl, pids:
 const redis = new Redis(cluster.redisUrl);
 const client = createClient({ baseUrl: cluster.apiUrl, timeoutMs: 60_000 });
 
-async function commandStats(): Promise<Map<string, number>> {
-  const info = await redis.info('commandstats');
-  const stats = new Map<string, number>();
-  for (const line of info.split('\n')) {
-    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (match) stats.set(match[1] ?? '', Number(match[2]));
-  }
-  return stats;
-}
 
 /** Counts MONITOR lines by source, command and key shape (ids and numbers masked) until stopped. */
 async function monitorCommands(): Promise<{ stop(): Map<string, number> }> {
@@ -90,17 +82,18 @@ async function loop(ms: number): Promise<number> {
 await loop(Number(values.warmup) * 1000);
 const pids = { worker: cluster.pids[0] ?? 0, dispatcher: cluster.pids[1] ?? 0, api: cluster.pids[2] ?? 0, redis: cluster.redisPid, load: process.pid };
 const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-const statsBefore = await commandStats();
+const stats = await RedisCommandStats.connect(scheduler.redisUrl);
+const statsBefore = await stats.snapshot();
 const monitored = values.monitor ? await monitorCommands() : undefined;
 const started = performance.now();
 const jobs = await loop(Number(values.seconds) * 1000);
 const elapsed = (performance.now() - started) / 1000;
-const statsAfter = await commandStats();
+const perJobCalls = diffCommandStats(statsBefore, await stats.snapshot());
 const shapes = monitored?.stop();
 const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, ((cpuSeconds(pid) - (cpuBefore[k] ?? 0)) * 1000) / jobs]));
 
-const perCommand = [...statsAfter]
-  .map(([name, calls]) => [name, (calls - (statsBefore.get(name) ?? 0)) / jobs] as const)
+const perCommand = Object.entries(perJobCalls)
+  .map(([name, calls]) => [name, calls / jobs] as const)
   .filter(([name, n]) => n > 0.01 && name !== 'info')
   .sort((a, b) => b[1] - a[1]);
 const total = perCommand.reduce((sum, [, n]) => sum + n, 0);
@@ -116,6 +109,7 @@ if (shapes !== undefined) {
 
 await client.close();
 redis.disconnect();
+stats.close();
 await floor?.close();
 await cluster.close();
 fleet.remove();

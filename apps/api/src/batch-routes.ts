@@ -12,7 +12,6 @@ import {
   jobWaitResultSchema,
   problemDetails,
   toSchedError,
-  type Catalog,
   type Config,
   type JobBatchItem,
   type JobBatchResult,
@@ -20,26 +19,18 @@ import {
   type JobWaitResult,
   type SchedErrorCode,
 } from '@sched/core';
-import type { Logger } from '@sched/runtime';
-import type { ApiMetrics } from '@sched/telemetry';
 import { defineRoute, jsonResponse, type ApiRoute } from './api-route.js';
 import { closedSignal } from './closed-signal.js';
 import { jobAdmission } from './job-admission.js';
 import { batchItemKey, idempotentJobId, type JobGateway, type SubmitItem } from './job-gateway.js';
-import type { JobRejections } from './job-rejections.js';
 import { waitForJobs, type PendingState } from './job-set-wait.js';
-import type { StatusHub } from './status-hub.js';
 import { preferenceApplied, submitPreference, type SubmitOutcome } from './submit-preference.js';
+import type { SubmitRouteOptions } from './submit-route.js';
 
-export interface BatchRoutesOptions {
-  config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE' | 'MAX_BATCH_BODY_BYTES'>;
-  catalog: Pick<Catalog, 'models'>;
+/** The single submit route's collaborators; a batch needs `submitMany` and its own body limit. */
+export interface BatchRoutesOptions extends Omit<SubmitRouteOptions, 'config' | 'jobs'> {
+  config: SubmitRouteOptions['config'] & Pick<Config, 'MAX_BATCH_BODY_BYTES'>;
   jobs: Pick<JobGateway, 'submitMany' | 'readMany'>;
-  /** The status messages of the jobs a wait is on. */
-  hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
-  metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
-  rejections: Pick<JobRejections, 'countProblem'>;
-  logger: Pick<Logger, 'warn'>;
 }
 
 /** What the whole request can be refused for; an item's own refusal is in its result. */
