@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import {
   BULLMQ_PRIORITY,
   INGRESS_QUEUE,
   SchedError,
+  isRedisUnavailableError,
   keySpace,
   redisUnavailable,
   workerQueueName,
@@ -19,6 +20,7 @@ import {
 } from '@sched/core';
 import { JobReader, ingressJobOptions, producerQueueOptions, readFleetState, type RedisErrorLog, type RedisHealth, type WorkerQueueState } from '@sched/runtime';
 import { v5 as uuidv5 } from 'uuid';
+import { IdempotencyRecords, type ClaimedRecord } from './idempotency-records.js';
 
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
 const INDEX_GRACE_S = 86_400;
@@ -33,7 +35,11 @@ const LIST_MAX_PAGES = 10;
 /** UUID v5 namespace of job ids made from Idempotency-Keys. */
 const IDEMPOTENCY_NAMESPACE = '6f1c4c3e-7d2a-5b8e-9a41-2c6d8e0f5a17';
 
-const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|max retries/i;
+/** Whether Redis answered the add with an error (so none of it can land later), rather than not answering in time. */
+function refusedByRedis(error: unknown): boolean {
+  const cause = error instanceof SchedError ? error.cause : error;
+  return cause instanceof ReplyError;
+}
 
 /** Who asked, and the key they sent: the same pair names the same job. */
 export interface IdempotencyScope {
@@ -104,6 +110,7 @@ export class JobGateway {
   /** When this process last trimmed each listing-index key (ms). */
   private readonly trimmedAt = new Map<string, number>();
   private readonly reader: JobReader;
+  private readonly idempotency: IdempotencyRecords;
 
   constructor(options: JobGatewayOptions) {
     this.redis = options.redis;
@@ -114,10 +121,11 @@ export class JobGateway {
     const classes = new Map(options.catalog.workers.map((w) => [w.id, w.class]));
     this.reader = new JobReader(this.redis, this.keys, (id) => classes.get(id), options.catalog.models);
     this.ingress = this.openQueue(INGRESS_QUEUE);
+    this.idempotency = new IdempotencyRecords(this.redis, this.keys, this.config.IDEMPOTENCY_TTL_S);
   }
 
   /**
-   * Adds one job: the one-item case of {@link submitMany}, its refusal (`idempotency_mismatch`) thrown.
+   * Adds one job: the one-item case of {@link submitMany}, its refusal (`idempotency_mismatch`, `idempotency_in_progress`) thrown.
    */
   async submit(item: SubmitItem): Promise<SubmitAccepted> {
     const [result] = await this.submitMany([item]);
@@ -127,14 +135,19 @@ export class JobGateway {
   }
 
   /**
-   * Adds jobs to ingress in at most two sequential round trips: the idempotency records of the
-   * items that have a key (`SET NX GET`, pipelined; skipped when none has one), then every job to
-   * add (`Queue.addBulk`) with the listing index, sent together. Results come in item order: an
-   * item whose key already answered gets that first answer (`replayed`), or `idempotency_mismatch`
-   * when its body differs. Throws (503) when Redis fails; the records written for the jobs of that
-   * add are then deleted, so a key never answers for a job that may not exist (BullMQ's addBulk is a
-   * pipeline, not a transaction: some of its jobs may exist, and a retry with the same keys adds
-   * those no second time, since a job id BullMQ already has is not added again).
+   * Adds jobs to ingress in at most two sequential round trips before the answer: the claims of the
+   * items that have a key (one idempotency script call each, pipelined; skipped when none has one),
+   * then every job to add (`Queue.addBulk`) with the listing index, sent together. The records of the
+   * added jobs are then committed, not waited for (see IdempotencyRecords: a pending record is
+   * checked against its job). Results come in item order: an item whose key already answered gets
+   * that first answer (`replayed`) when its job exists, `idempotency_in_progress` (409) while
+   * another request's add of it may still land, or `idempotency_mismatch` when its body differs.
+   *
+   * Throws (503) when Redis fails. When Redis refused the add (an error reply: out of memory,
+   * read-only), the records written for it are released, so a retry adds the job; when the add may
+   * still land (a timeout, a dropped connection), they stay pending and the error names the job id
+   * of a single submission (`jobId`), which the job has if it lands (BullMQ's addBulk is a pipeline,
+   * not a transaction: some of its jobs may exist, and a retry with the same keys answers those).
    */
   async submitMany(items: readonly SubmitItem[]): Promise<SubmitResult[]> {
     const createdAt = Date.now();
@@ -146,44 +159,62 @@ export class JobGateway {
       return { request: item.request, accepted, bodyHash };
     });
     const results: (SubmitResult | undefined)[] = new Array<SubmitResult | undefined>(items.length);
-    const keyed = planned.filter((job) => job.bodyHash !== undefined);
+    const keyed = planned.flatMap((job, index) => (job.bodyHash === undefined ? [] : [{ index, bodyHash: job.bodyHash, accepted: job.accepted }]));
+    let claimed: ClaimedRecord[] = [];
     if (keyed.length > 0) {
       const pipeline = this.redis.pipeline();
-      for (const job of keyed) {
-        const record = JSON.stringify({ bodyHash: job.bodyHash, accepted: job.accepted });
-        pipeline.set(this.keys.idempotency(job.accepted.id), record, 'EX', this.config.IDEMPOTENCY_TTL_S, 'NX', 'GET');
-      }
+      // A claim's add must have landed or failed by the time its in-flight marker expires: twice the time limit of the add.
+      const { records, parse } = this.idempotency.claim(pipeline, keyed, 2 * this.limitMs(items.length));
       const replies = await this.guard(async () => (await pipeline.exec()) ?? [], keyed.length);
-      for (const [i, job] of planned.entries()) {
-        if (job.bodyHash === undefined) continue;
-        const [error, first] = replies[keyed.indexOf(job)] ?? [new Error('no reply to SET NX GET'), null];
+      for (const [k, item] of keyed.entries()) {
+        const [error, reply] = replies[k] ?? [new Error('no reply to the idempotency claim'), null];
         if (error !== null) throw this.storeError(error);
-        if (first === null) continue;
-        const earlier = JSON.parse(first as string) as { bodyHash: string; accepted: JobAccepted };
-        results[i] =
-          earlier.bodyHash === job.bodyHash
-            ? { ok: true, accepted: earlier.accepted, replayed: true }
-            : {
+        const claim = parse(reply);
+        if (claim.kind === 'claimed') {
+          const record = records[k];
+          if (record !== undefined) claimed.push(record);
+          continue;
+        }
+        results[item.index] =
+          claim.bodyHash !== item.bodyHash
+            ? {
                 ok: false,
                 error: new SchedError('idempotency_mismatch', 'this Idempotency-Key was used with a different request body', {
                   fieldErrors: [{ path: 'Idempotency-Key', message: 'already used with another body' }],
                 }),
-              };
+              }
+            : claim.kind === 'replay'
+              ? { ok: true, accepted: claim.accepted, replayed: true }
+              : {
+                  ok: false,
+                  error: new SchedError('idempotency_in_progress', 'a request with this Idempotency-Key is still adding its job; retry shortly', {
+                    retryAfterS: 1,
+                    jobId: claim.accepted.id,
+                  }),
+                };
       }
     }
     const toAdd = planned.filter((_, i) => results[i] === undefined);
     if (toAdd.length > 0) {
+      let sent = false;
       try {
-        await this.guard(
-          () => Promise.all([this.add(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, createdAt))), this.writeIndex(toAdd, createdAt)]),
-          toAdd.length,
-        );
+        await this.guard(() => {
+          sent = true;
+          return Promise.all([this.add(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, createdAt))), this.writeIndex(toAdd, createdAt)]);
+        }, toAdd.length);
       } catch (error) {
-        // Not accepted: their keys must not answer for jobs that may not exist.
-        const records = toAdd.filter((job) => job.bodyHash !== undefined).map((job) => this.keys.idempotency(job.accepted.id));
-        if (records.length > 0) await this.redis.del(...records).catch(() => undefined);
-        throw error;
+        if (!sent || refusedByRedis(error)) {
+          // Never sent, or Redis answered it with an error: nothing of it may land later, so the keys are free again.
+          await this.idempotency.release(claimed).catch(() => undefined);
+          throw error;
+        }
+        // The add may still land: its records stay pending (a retry waits for the in-flight marker,
+        // then finds the job or takes the key over), and a single job's problem names its id.
+        const [only] = toAdd;
+        throw error instanceof SchedError && sent && toAdd.length === 1 && only !== undefined ? error.withJobId(only.accepted.id) : error;
       }
+      claimed = claimed.filter((record) => toAdd.some((job) => job.accepted.id === record.jobId));
+      this.idempotency.commit(claimed).catch(() => undefined);
     }
     return planned.map((job, i) => results[i] ?? { ok: true, accepted: job.accepted, replayed: false });
   }
@@ -337,7 +368,12 @@ export class JobGateway {
 
   /** An error a pipeline reply carried, as the guard would have thrown it. */
   private storeError(error: Error): Error {
-    return !this.connected || CONNECTION_ERROR.test(error.message) ? redisUnavailable(error) : error;
+    return !this.connected || isRedisUnavailableError(error) ? redisUnavailable(error) : error;
+  }
+
+  /** The time limit of a store call on `jobs` jobs (one REDIS_TIMEOUT_MS per JOBS_PER_TIMEOUT of them). */
+  private limitMs(jobs: number): number {
+    return this.config.REDIS_TIMEOUT_MS * Math.max(1, Math.ceil(jobs / JOBS_PER_TIMEOUT));
   }
 
   /**
@@ -348,7 +384,7 @@ export class JobGateway {
   private async guard<T>(operation: () => Promise<T>, jobs = 1): Promise<T> {
     if (!this.connected) throw redisUnavailable();
     let timer: NodeJS.Timeout | undefined;
-    const limitMs = this.config.REDIS_TIMEOUT_MS * Math.max(1, Math.ceil(jobs / JOBS_PER_TIMEOUT));
+    const limitMs = this.limitMs(jobs);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(redisUnavailable()), limitMs);
     });
@@ -356,7 +392,7 @@ export class JobGateway {
       return await Promise.race([operation(), timeout]);
     } catch (error) {
       if (error instanceof SchedError) throw error;
-      if (!this.connected || (error instanceof Error && CONNECTION_ERROR.test(error.message))) throw redisUnavailable(error);
+      if (!this.connected || isRedisUnavailableError(error)) throw redisUnavailable(error);
       throw error;
     } finally {
       clearTimeout(timer);

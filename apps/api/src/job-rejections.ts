@@ -15,6 +15,7 @@ export const JOB_REJECTION_REASONS = [
   'webhooks_disabled',
   'webhook_url_forbidden',
   'idempotency_mismatch',
+  'idempotency_in_progress',
   'redis_unavailable',
 ] as const satisfies readonly SchedErrorCode[];
 

@@ -4,6 +4,7 @@ import type { Logger } from '@sched/runtime';
 
 export function sendProblem(res: Response, error: SchedError, instance?: string): void {
   if (error.retryAfterS !== undefined) res.setHeader('Retry-After', String(error.retryAfterS));
+  if (error.jobId !== undefined) res.setHeader('Location', `/v1/jobs/${error.jobId}`);
   res.status(error.status).type('application/problem+json').send(JSON.stringify(problemDetails(error, instance)));
 }
 

@@ -13,7 +13,7 @@ import {
   type JobWaitResult,
 } from '@sched/core';
 import { RedisErrorLog, closeRedis, createLogger, createRedis } from '@sched/runtime';
-import { JobGateway } from '../src/job-gateway.js';
+import { JobGateway, idempotentJobId } from '../src/job-gateway.js';
 import { useApi } from './use-api.js';
 
 // The API alone: no dispatcher, so jobs stay queued until a test cancels them (the way a job ends here).
@@ -250,7 +250,7 @@ describe('POST /v1/jobs/wait', () => {
 });
 
 describe('JobGateway.submitMany', () => {
-  it('adds a keyed batch of 1,000 in two sequential round trips, an unkeyed one in one', async () => {
+  it('adds a keyed batch of 1,000 in two sequential round trips (then commits their keys), an unkeyed one in one', async () => {
     const logger = createLogger('test', 'silent');
     const redis = createRedis(ctx.redisUrl, 'producer');
     const queueConnection = createRedis(ctx.redisUrl, 'producer');
@@ -262,14 +262,17 @@ describe('JobGateway.submitMany', () => {
     const gateway = new JobGateway({ redis, queueConnection, config, catalog: fleet, redisLog });
     const request = (i: number): JobRequest => ({ model: 'default', input: i, priority: 'normal' });
     // The add (queue connection) and the index (plain connection) go out together, in one round;
-    // the idempotency records (plain connection) are the round before.
+    // the idempotency claims (plain connection) are the round before. The commits of the records
+    // are written once the add is in, and the answer does not wait for their reply.
     const measure = (): { commands: { count(): number }; queues: { count(): number } } => ({ commands: roundTrips(redis.stream), queues: roundTrips(queueConnection.stream) });
     try {
       await gateway.submitMany([{ request: request(0), idempotency: { key: 'warm', scope: 'global' } }]);
       const keyedRounds = measure();
       const keyed = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })));
       expect(keyed.every((r) => r.ok && !r.replayed)).toBe(true);
-      expect([keyedRounds.commands.count(), keyedRounds.queues.count()]).toEqual([2, 1]);
+      expect([keyedRounds.commands.count(), keyedRounds.queues.count()]).toEqual([3, 1]);
+      const committed = async (): Promise<string | null> => redis.get(keySpace(config.KEY_PREFIX).idempotency(idempotentJobId({ key: 'k-999', scope: 'global' })));
+      await expect.poll(committed).toMatch(/^\{"state":"committed",/);
       const replayed = measure();
       const again = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })));
       expect(again.every((r) => r.ok && r.replayed)).toBe(true);

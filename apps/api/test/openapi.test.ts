@@ -230,7 +230,7 @@ describe('the document', () => {
     expect(spec.paths['/healthz']?.get?.security).toEqual([]);
     expect(spec.paths['/']?.get?.security).toEqual([{ browserBasic: [] }, { apiKey: [] }]);
     // 200: the job ended within `Prefer: wait`.
-    expect(Object.keys(spec.paths['/v1/jobs']?.post?.responses ?? {})).toEqual(['200', '202', '400', '401', '413', '415', '422', '500', '503']);
+    expect(Object.keys(spec.paths['/v1/jobs']?.post?.responses ?? {})).toEqual(['200', '202', '400', '401', '409', '413', '415', '422', '500', '503']);
     const submitted = spec.paths['/v1/jobs']?.post?.responses ?? {};
     expect(Object.keys(submitted['200']?.headers ?? {})).toEqual(['Content-Location', 'Preference-Applied', 'Vary']);
     expect(Object.keys(submitted['202']?.headers ?? {})).toEqual(['Location', 'Preference-Applied', 'Vary']);
@@ -241,10 +241,11 @@ describe('the document', () => {
 describe('the route table', () => {
   /**
    * What the document promised before the table existed (method, path, operationId and response
-   * statuses), and what it added since: submitJob's 200, the answer to `Prefer: wait`.
+   * statuses), and what it added since: submitJob's 200, the answer to `Prefer: wait`, and its 409,
+   * `idempotency_in_progress`.
    */
   const OPERATIONS = [
-    'post /v1/jobs submitJob 200 202 400 401 413 415 422 500 503',
+    'post /v1/jobs submitJob 200 202 400 401 409 413 415 422 500 503',
     'get /v1/jobs listJobs 200 400 401 500 503',
     'post /v1/jobs/batch submitJobBatch 200 400 401 413 415 500 503',
     'post /v1/jobs/wait waitForJobs 200 400 401 413 415 500 503',

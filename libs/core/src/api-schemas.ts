@@ -163,7 +163,7 @@ export const jobSubmitHeadersSchema = z.object({
     .optional()
     .meta({
       description:
-        'Makes the submission safe to retry (1-255 visible ASCII characters): the same key and body get the first answer again for 24 h, and no second job; another body gets 422 `idempotency_mismatch`',
+        'Makes the submission safe to retry (1-255 visible ASCII characters): the same key and body get the first answer again for 24 h, and no second job; another body gets 422 `idempotency_mismatch`; while the first request with the key may still be adding its job, 409 `idempotency_in_progress` with `Retry-After`',
     }),
   // Never refused: RFC 7240 asks a server to ignore a preference it does not understand (apps/api/src/submit-preference.ts).
   Prefer: z
@@ -206,6 +206,9 @@ export const problemDetailsSchema = z
     code: z.enum(ERROR_CODES),
     instance: z.string().optional().meta({ description: 'The request path' }),
     errors: z.array(fieldErrorSchema).readonly().optional().meta({ description: 'Each field that failed validation' }),
+    jobId: jobId
+      .optional()
+      .meta({ description: 'On a 503 to a submission: the id its job has if the add landed after all (also `Location`); GET it before retrying without an Idempotency-Key' }),
   })
   .meta({ id: 'ProblemDetails', description: 'RFC 9457 problem details plus a stable `code`' });
 

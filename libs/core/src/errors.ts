@@ -18,6 +18,7 @@ export const ERROR_TABLE = {
   webhook_url_forbidden: { status: 422, title: 'Webhook URL points to a private, loopback, link-local or metadata address' },
   webhooks_disabled: { status: 422, title: 'Webhooks are not enabled on this deployment' },
   idempotency_mismatch: { status: 422, title: 'Idempotency-Key reused with a different body' },
+  idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still being added' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   redis_unavailable: { status: 503, title: 'Job store unavailable' },
@@ -36,13 +37,18 @@ export class SchedError extends Error {
   readonly code: SchedErrorCode;
   readonly status: number;
   readonly fieldErrors: readonly FieldError[];
-  /** Seconds a client should wait before retrying (429/503). */
+  /** Seconds a client should wait before retrying (409 in progress/429/503). */
   readonly retryAfterS: number | undefined;
+  /**
+   * The job a failed submission may still have added (a timed-out add can land after the 503):
+   * the problem names it (`jobId`, and a `Location`), so the client can look before it retries.
+   */
+  readonly jobId: string | undefined;
 
   constructor(
     code: SchedErrorCode,
     message?: string,
-    options: { fieldErrors?: readonly FieldError[]; retryAfterS?: number; cause?: unknown } = {},
+    options: { fieldErrors?: readonly FieldError[]; retryAfterS?: number; jobId?: string; cause?: unknown } = {},
   ) {
     super(message ?? ERROR_TABLE[code].title, { cause: options.cause });
     this.name = 'SchedError';
@@ -50,6 +56,12 @@ export class SchedError extends Error {
     this.status = ERROR_TABLE[code].status;
     this.fieldErrors = options.fieldErrors ?? [];
     this.retryAfterS = options.retryAfterS;
+    this.jobId = options.jobId;
+  }
+
+  /** The same error naming the job it may have added (see `jobId`). */
+  withJobId(jobId: string): SchedError {
+    return new SchedError(this.code, this.message, { fieldErrors: this.fieldErrors, retryAfterS: this.retryAfterS, jobId, cause: this.cause });
   }
 }
 
@@ -61,10 +73,42 @@ export interface ProblemDetails {
   code: SchedErrorCode;
   instance?: string;
   errors?: readonly FieldError[];
+  jobId?: string;
 }
 
-/** The one 503 a client sees while Redis cannot be reached (or a command to it timed out). */
+/**
+ * Errors that mean "Redis cannot take this now", not "this request is wrong": the connection's
+ * (closed, refused, reset, timed out) and Redis's own refusals of a healthy request — out of memory
+ * under `maxmemory` with `noeviction`, a read-only replica, a server still loading its data, a busy
+ * script, a master link down.
+ */
+const REDIS_CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|max retries/i;
+const REDIS_OUT_OF_MEMORY = /\bOOM\b.*command not allowed/;
+const REDIS_READ_ONLY = /^READONLY\b|You can't write against a read only replica/;
+const REDIS_NOT_READY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** Whether an error from a Redis command means the store is unavailable for now (see {@link redisUnavailable}). */
+export function isRedisUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { message } = error;
+  return REDIS_CONNECTION_ERROR.test(message) || REDIS_OUT_OF_MEMORY.test(message) || REDIS_READ_ONLY.test(message) || REDIS_NOT_READY.test(message);
+}
+
+/** Retry-After of a full Redis: memory comes back when jobs expire or an operator acts, not in a second. */
+const OUT_OF_MEMORY_RETRY_S = 5;
+
+/**
+ * The one 503 a client sees while Redis cannot be reached, a command to it timed out, or it refuses
+ * writes (out of memory, read-only replica); the detail says which.
+ */
 export function redisUnavailable(cause?: unknown): SchedError {
+  const message = cause instanceof Error ? cause.message : '';
+  if (REDIS_OUT_OF_MEMORY.test(message)) {
+    return new SchedError('redis_unavailable', 'the job store (Redis) is out of memory and refuses writes; retry later', { retryAfterS: OUT_OF_MEMORY_RETRY_S, cause });
+  }
+  if (REDIS_READ_ONLY.test(message)) {
+    return new SchedError('redis_unavailable', 'the job store (Redis) is a read-only replica (a failover in progress?); retry shortly', { retryAfterS: 1, cause });
+  }
   return new SchedError('redis_unavailable', 'the job store (Redis) is unreachable; retry shortly', { retryAfterS: 1, cause });
 }
 
@@ -88,6 +132,7 @@ export function problemDetails(error: SchedError, instance?: string): ProblemDet
   };
   if (instance !== undefined) problem.instance = instance;
   if (error.fieldErrors.length > 0) problem.errors = error.fieldErrors;
+  if (error.jobId !== undefined) problem.jobId = error.jobId;
   return problem;
 }
 

@@ -47,6 +47,8 @@ export interface KeySpace {
   webhookState(jobId: string): string;
   /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
   idempotency(jobId: string): string;
+  /** Present (with a short TTL) while the add that an Idempotency-Key's pending record names may still land. */
+  idempotencyInFlight(jobId: string): string;
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -64,6 +66,7 @@ export function keySpace(prefix: string): KeySpace {
     terminal: (jobId: string) => `${prefix}:${SCHED}:terminal:${jobId}`,
     webhookState: (jobId: string) => `${prefix}:${SCHED}:webhook:${jobId}`,
     idempotency: (jobId: string) => `${prefix}:${SCHED}:idem:${jobId}`,
+    idempotencyInFlight: (jobId: string) => `${prefix}:${SCHED}:idem-inflight:${jobId}`,
     jobIndex: `${prefix}:${SCHED}:jobs`,
     jobIndexByModel: (model: string) => `${prefix}:${SCHED}:jobs:model:${model}`,
   });
