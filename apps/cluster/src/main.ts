@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '@sched/core';
 import { RedisServer } from '@sched/testkit';
-import { createLogger } from '@sched/runtime';
-import { startLocalCluster } from './local-cluster.js';
+import { createLogger, exitOnProcessFault } from '@sched/runtime';
+import { startLocalCluster, type LocalCluster } from './local-cluster.js';
 
 /**
  * `npm start`: the whole scheduler in one process. Uses REDIS_URL when set;
@@ -40,7 +40,23 @@ async function main(): Promise<void> {
   const webhookSecret = config.WEBHOOK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`;
   config = Object.freeze({ ...config, WEBHOOK_ALLOW_PRIVATE: allowPrivate, WEBHOOK_SECRET: webhookSecret });
   const logger = createLogger('cluster', config.LOG_LEVEL);
-  const cluster = await startLocalCluster(config, { logger });
+  let cluster: LocalCluster | null = null;
+  let stopping = false;
+  // One process for everything: a stop closes the api, the dispatcher and the workers cleanly, then Redis.
+  const stop = async (exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const hardStop = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 3000);
+    hardStop.unref();
+    await cluster?.close();
+    if (embedded) {
+      await embedded.stop('SIGTERM');
+      rmSync(embedded.dir, { recursive: true, force: true });
+    }
+    process.exit(exitCode);
+  };
+  exitOnProcessFault(logger, (exitCode) => void stop(exitCode));
+  cluster = await startLocalCluster(config, { logger });
 
   const lines = [
     '',
@@ -63,21 +79,8 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    const hardStop = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 3000);
-    hardStop.unref();
-    await cluster.close();
-    if (embedded) {
-      await embedded.stop('SIGTERM');
-      rmSync(embedded.dir, { recursive: true, force: true });
-    }
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 }
 
 main().catch((error: unknown) => {

@@ -32,12 +32,13 @@ export class RedisDispatchStore implements DispatchStore {
 
   async send(jobId: string, payload: JobPayload, { workerId, dispatchedAt }: Claim): Promise<void> {
     const { redis, keys, config } = this.options;
-    // Route, then the `dispatched` message, then the job: one connection, so Redis applies them in this
-    // order and no worker can report `running` before `dispatched` is out.
-    const routeWritten = redis.set(keys.route(jobId), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
+    // The route is in before the job is added, so a job never sits in a worker's queue without its
+    // route (a retry after a refused route write routes afresh; after a refused add, to the same
+    // worker). Then the `dispatched` message and the job: one connection, so Redis applies them in
+    // this order and no worker can report `running` before `dispatched` is out.
+    await redis.set(keys.route(jobId), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
     this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
     await this.options.workerQueues.get(workerId).add('job', { ...payload, dispatchedAt }, workerJobOptions(jobId, BULLMQ_PRIORITY[payload.priority], config));
-    await routeWritten;
   }
 
   reserveWebhook(jobId: string, payload: JobPayload): Promise<void> {

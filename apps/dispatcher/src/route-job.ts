@@ -1,6 +1,6 @@
 import { DelayedError } from 'bullmq';
 import { JobFailure, latestStartAt, type Catalog, type Config, type JobPayload, type Rng } from '@sched/core';
-import { toBullmqError, type Logger } from '@sched/runtime';
+import { toBullmqError, waitOutRedis, type Logger } from '@sched/runtime';
 import type { FleetSnapshot, Policy } from '@sched/policies';
 import { DecisionTimer } from './decision-timer.js';
 import type { Claim, DispatchClaims } from './dispatch-claims.js';
@@ -66,7 +66,20 @@ export class RouteJob {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * Routes one ingress job. A write Redis refuses or cannot take now (out of memory, a read-only
+   * replica, a lost connection) leaves the job in ingress, delayed with a backoff, without using one
+   * of its attempts: Redis being full for a minute must not fail the jobs already accepted.
+   */
   async dispatch(job: IngressJob, token?: string): Promise<RouteResult> {
+    try {
+      return await this.route(job, token);
+    } catch (error) {
+      return waitOutRedis(job, token, error, this.options.logger, this.now);
+    }
+  }
+
+  private async route(job: IngressJob, token: string | undefined): Promise<RouteResult> {
     const { store, claims, holder } = this.options;
     const id = job.id ?? '';
     const payload = job.data;

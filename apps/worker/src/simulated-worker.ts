@@ -14,7 +14,7 @@ import {
   type WorkerDescriptor,
   type WorkerState,
 } from '@sched/core';
-import { closeRedis, consumerOptions, createRedis, toBullmqError, type Logger, type RedisErrorLog, type WebhookOutbox } from '@sched/runtime';
+import { closeRedis, consumerOptions, createRedis, toBullmqError, waitOutRedis, type Logger, type RedisErrorLog, type WebhookOutbox } from '@sched/runtime';
 import type { LatencyModel } from '@sched/exec';
 import type { WorkerMetrics } from '@sched/telemetry';
 import { closeWithin } from './close-within.js';
@@ -68,7 +68,7 @@ export class SimulatedWorker {
     redisErrors.watchConnection(this.connection, name);
     const worker = new Worker<JobPayload, JobResult>(
       workerQueueName(this.spec.id),
-      (job) => this.run(job),
+      (job, token) => this.run(job, token),
       consumerOptions(this.connection, config.KEY_PREFIX, {
         concurrency: this.executor.concurrency,
         lockDuration: config.LOCK_DURATION_MS,
@@ -116,9 +116,10 @@ export class SimulatedWorker {
   }
 
   /** BullMQ's processor: what it records as the job's result, or its failure. */
-  private async run(job: Job<JobPayload, JobResult>): Promise<JobResult> {
-    // Before the job can finish, its webhook delivery is reserved (a delayed safety net, promoted on finish).
-    await this.options.outbox.reserve(job.id ?? '', job.data);
+  private async run(job: Job<JobPayload, JobResult>, token: string | undefined): Promise<JobResult> {
+    // Before the job can finish, its webhook delivery is reserved (a delayed safety net, promoted on
+    // finish). Redis refusing it (full, read-only) puts the job back in its queue for later, unrun.
+    await this.options.outbox.reserve(job.id ?? '', job.data).catch((error: unknown) => waitOutRedis(job, token, error, this.options.logger));
     try {
       return await this.executor.execute(job);
     } catch (error) {

@@ -7,3 +7,4 @@ export * from './run-main.js';
 export * from './webhook-outbox.js';
 export * from './queue-options.js';
 export * from './redis-errors.js';
+export * from './redis-backoff.js';
