@@ -33,12 +33,13 @@ class MemoryStore implements DispatchStore {
   routes = new Map<string, string>();
   finished = new Set<string>();
   failSend = false;
+  sendError = new Error('redis down');
 
   previous(jobId: string): Promise<{ route: string | null; finished: boolean }> {
     return Promise.resolve({ route: this.routes.get(jobId) ?? null, finished: this.finished.has(jobId) });
   }
   send(jobId: string, _payload: JobPayload, claim: Claim): Promise<void> {
-    if (this.failSend) return Promise.reject(new Error('redis down'));
+    if (this.failSend) return Promise.reject(this.sendError);
     return this.record(`send ${jobId}→${claim.workerId}`);
   }
   reserveWebhook(jobId: string): Promise<void> {
@@ -154,6 +155,18 @@ describe('RouteJob', () => {
     const { router, store, depth } = setup();
     store.failSend = true;
     await expect(router.dispatch(ingressJob('j', payload()))).rejects.toThrow('redis down');
+    expect(depth('gpu-0')).toBe(0);
+  });
+
+  it('puts a job whose send Redis refuses (out of memory) back in ingress, delayed, without using an attempt', async () => {
+    const { router, store, depth } = setup();
+    store.failSend = true;
+    store.sendError = new Error("OOM command not allowed when used memory > 'maxmemory'.");
+    const job = ingressJob('j', payload(), 3);
+    await expect(router.dispatch(job)).rejects.toBeInstanceOf(DelayedError);
+    // The third pick-up waits about 400 ms (100 ms doubled per pick-up, ±20 %).
+    expect(job.delayedUntil).toBeGreaterThanOrEqual(NOW + 320);
+    expect(job.delayedUntil).toBeLessThanOrEqual(NOW + 480);
     expect(depth('gpu-0')).toBe(0);
   });
 
