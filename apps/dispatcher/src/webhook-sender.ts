@@ -4,7 +4,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { Webhook } from 'standardwebhooks';
-import { WEBHOOK_QUEUE, isTerminal, type Config, type KeySpace, type WebhookState } from '@sched/core';
+import { WEBHOOK_QUEUE, isTerminal, type Config, type JobView, type KeySpace, type WebhookState } from '@sched/core';
 import {
   WEBHOOK_BACKOFF_TYPE,
   closeRedis,
@@ -14,8 +14,10 @@ import {
   type Logger,
   type RedisErrorLog,
   type WebhookJobData,
+  waitOutRedis,
 } from '@sched/runtime';
-import { WEBHOOK_OUTCOMES, type DispatcherMetrics } from '@sched/telemetry';
+import { WEBHOOK_FAILURE_REASONS, WEBHOOK_OUTCOMES, type DispatcherMetrics, type WebhookFailureReason } from '@sched/telemetry';
+import { ReceiverSlots } from './receiver-slots.js';
 
 /** Each retry waits this many times longer than the one before (before jitter). */
 export const WEBHOOK_BACKOFF_FACTOR = 5;
@@ -24,6 +26,15 @@ const JITTER = 0.2;
 /** A Retry-After longer than this is capped. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
 const USER_AGENT = 'sched-webhooks/0.1';
+
+/** The receiver a delivery counts against for WEBHOOK_MAX_PER_RECEIVER: its URL's origin. */
+function receiverOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
 
 /** A failed attempt that should be tried again, honouring the receiver's Retry-After when it sent one. */
 export class WebhookAttemptError extends Error {
@@ -68,6 +79,7 @@ export interface WebhookSenderDeps {
     | 'REDIS_URL'
     | 'KEY_PREFIX'
     | 'WEBHOOK_CONCURRENCY'
+    | 'WEBHOOK_MAX_PER_RECEIVER'
     | 'LOCK_DURATION_MS'
     | 'WEBHOOK_TIMEOUT_MS'
     | 'WEBHOOK_BACKOFF_MS'
@@ -80,7 +92,7 @@ export interface WebhookSenderDeps {
   /** Connection for the delivery records. */
   redis: Redis;
   reader: Pick<JobReader, 'read'>;
-  metrics: Pick<DispatcherMetrics, 'webhookDeliveries' | 'webhookLatency'>;
+  metrics: Pick<DispatcherMetrics, 'webhookDeliveries' | 'webhooksFailed' | 'webhookLatency'>;
   logger: Logger;
   redisErrors: Pick<RedisErrorLog, 'watch' | 'watchConnection'>;
 }
@@ -98,6 +110,7 @@ export class WebhookSender {
   private readonly connection: Redis;
   private readonly worker: Worker<WebhookJobData>;
   private readonly log: Logger;
+  private readonly slots: ReceiverSlots;
 
   constructor(
     private readonly deps: WebhookSenderDeps,
@@ -109,6 +122,8 @@ export class WebhookSender {
     const filter = { allowPrivateIPAddress: config.WEBHOOK_ALLOW_PRIVATE, keepAlive: true, maxSockets: 256 };
     this.agents = { http: new RequestFilteringHttpAgent(filter), https: new RequestFilteringHttpsAgent(filter) };
     for (const outcome of WEBHOOK_OUTCOMES) metrics.webhookDeliveries.inc({ outcome }, 0);
+    for (const reason of WEBHOOK_FAILURE_REASONS) metrics.webhooksFailed.inc({ reason }, 0);
+    this.slots = new ReceiverSlots({ maxPerReceiver: config.WEBHOOK_MAX_PER_RECEIVER, timeoutMs: config.WEBHOOK_TIMEOUT_MS });
     this.connection = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'dispatcher-webhooks', bullmqEvents: config.BULLMQ_EVENTS });
     deps.redisErrors.watchConnection(this.connection, 'dispatcher-webhooks');
     this.worker = new Worker<WebhookJobData>(
@@ -127,17 +142,46 @@ export class WebhookSender {
     deps.redisErrors.watch(this.worker, 'webhook consumer');
   }
 
+  /**
+   * One pick-up of a delivery: at its receiver's cap it goes back, delayed, using no attempt;
+   * otherwise one attempt. A write Redis refuses (full, read-only) puts it back the same way.
+   */
   private async deliver(job: Job<WebhookJobData>, token: string | undefined): Promise<{ status: number }> {
-    const { config, reader, metrics } = this.deps;
-    const { jobId, url } = job.data;
-    const view = await reader.read(jobId);
-    if (view === null) throw new UnrecoverableError(`job ${jobId} expired before its webhook could be sent`);
-    if (!isTerminal(view.status)) {
-      // The reservation's safety net fired while the job is still running (or being retried): look again later.
-      await job.moveToDelayed(Date.now() + config.WEBHOOK_RECHECK_MS, token);
+    const receiver = receiverOf(job.data.url);
+    const release = this.slots.tryAcquire(receiver);
+    if (release === null) {
+      await job.moveToDelayed(Date.now() + this.slots.waitMs(receiver), token);
       throw new DelayedError();
     }
+    try {
+      return await this.attempt(job, token);
+    } catch (error) {
+      // The attempt's own outcomes (a receiver's ECONNREFUSED is not Redis's) go to BullMQ as they are.
+      if (error instanceof WebhookAttemptError || error instanceof UnrecoverableError || error instanceof DelayedError) throw error;
+      return await waitOutRedis(job, token, error, this.log);
+    } finally {
+      release();
+    }
+  }
+
+  private async attempt(job: Job<WebhookJobData>, token: string | undefined): Promise<{ status: number }> {
+    const { config, reader, metrics } = this.deps;
+    const { jobId, url } = job.data;
     const attempt = job.attemptsMade + 1;
+    // Retries send the view the first attempt read: the job itself may be gone by then (RESULT_TTL_S).
+    let view = job.data.view ?? null;
+    if (view === null) {
+      view = await reader.read(jobId);
+      if (view === null) {
+        await this.giveUp(jobId, 'expired', job.attemptsMade, undefined, 'the job expired before its webhook could be sent');
+        throw new UnrecoverableError(`job ${jobId} expired before its webhook could be sent`);
+      }
+      if (!isTerminal(view.status)) {
+        // The reservation's safety net fired while the job is still running (or being retried): look again later.
+        await job.moveToDelayed(Date.now() + config.WEBHOOK_RECHECK_MS, token);
+        throw new DelayedError();
+      }
+    }
     const last = attempt >= (job.opts.attempts ?? 1);
     const body = JSON.stringify(view);
     const timestamp = new Date();
@@ -146,6 +190,7 @@ export class WebhookSender {
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
       'webhook-signature': this.signer.sign(jobId, timestamp, body),
     };
+    const retry = { job, view, last };
 
     let answer: Answer;
     try {
@@ -153,11 +198,11 @@ export class WebhookSender {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/is not allowed\. Because/.test(message)) {
-        await this.record(jobId, 'failed', attempt, undefined, `address not allowed: ${message}`);
         metrics.webhookDeliveries.inc({ outcome: 'blocked' });
+        await this.giveUp(jobId, 'blocked', attempt, undefined, `address not allowed: ${message}`);
         throw new UnrecoverableError(`webhook address not allowed: ${message}`);
       }
-      return this.failed(jobId, attempt, last, undefined, error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError') ? `no answer within ${config.WEBHOOK_TIMEOUT_MS} ms` : message, undefined);
+      return this.failed(retry, attempt, undefined, error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError') ? `no answer within ${config.WEBHOOK_TIMEOUT_MS} ms` : message, undefined);
     }
 
     if (answer.status >= 200 && answer.status < 300) {
@@ -168,19 +213,39 @@ export class WebhookSender {
       return { status: answer.status };
     }
     if (answer.status === 410) {
-      await this.record(jobId, 'failed', attempt, 410, 'receiver answered 410 Gone; not retried');
       metrics.webhookDeliveries.inc({ outcome: 'failed' });
+      await this.giveUp(jobId, 'gone', attempt, 410, 'receiver answered 410 Gone; not retried');
       throw new UnrecoverableError('receiver answered 410 Gone');
     }
     const reason = answer.status >= 300 && answer.status < 400 ? `receiver answered ${answer.status} (redirects are not followed)` : `receiver answered ${answer.status}`;
-    return this.failed(jobId, attempt, last, answer.status, reason, parseRetryAfter(answer.retryAfter));
+    return this.failed(retry, attempt, answer.status, reason, parseRetryAfter(answer.retryAfter));
   }
 
-  private async failed(jobId: string, attempt: number, last: boolean, status: number | undefined, reason: string, retryAfterMs: number | undefined): Promise<never> {
-    await this.record(jobId, last ? 'failed' : 'retrying', attempt, status, reason);
+  /** A failed attempt: retried (the view it sent kept with the delivery for the next ones), or the last one. */
+  private async failed(
+    { job, view, last }: { job: Job<WebhookJobData>; view: JobView; last: boolean },
+    attempt: number,
+    status: number | undefined,
+    reason: string,
+    retryAfterMs: number | undefined,
+  ): Promise<never> {
+    const { jobId } = job.data;
     this.deps.metrics.webhookDeliveries.inc({ outcome: last ? 'failed' : 'retrying' });
-    this.log.info({ jobId, attempt, status, err: reason }, last ? 'webhook failed; no attempts left' : 'webhook attempt failed; retrying');
+    if (last) {
+      await this.giveUp(jobId, 'attempts_exhausted', attempt, status, reason);
+    } else {
+      if (job.data.view === undefined) await job.updateData({ ...job.data, view });
+      await this.record(jobId, 'retrying', attempt, status, reason);
+      this.log.info({ jobId, attempt, status, err: reason }, 'webhook attempt failed; retrying');
+    }
     throw new WebhookAttemptError(reason, retryAfterMs);
+  }
+
+  /** The delivery is over without success: recorded `failed` (the job view's `webhook`), counted and logged. */
+  private async giveUp(jobId: string, why: WebhookFailureReason, attempts: number, status: number | undefined, error: string): Promise<void> {
+    this.deps.metrics.webhooksFailed.inc({ reason: why });
+    this.log.warn({ jobId, attempts, status, reason: why, err: error }, 'webhook failed for good');
+    await this.record(jobId, 'failed', attempts, status, error);
   }
 
   private async record(jobId: string, state: WebhookState, attempts: number, status: number | undefined, error: string | undefined): Promise<void> {

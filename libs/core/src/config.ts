@@ -70,6 +70,8 @@ export const configSchema = z.object({
   WEBHOOK_BACKOFF_MS: positiveInt.default(5000),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
   WEBHOOK_CONCURRENCY: positiveInt.max(1000).default(64),
+  /** Deliveries in flight to one receiver (URL origin) per dispatcher: a black-holed receiver holds no more slots than this. */
+  WEBHOOK_MAX_PER_RECEIVER: positiveInt.max(1000).default(4),
   WEBHOOK_RECHECK_MS: positiveInt.default(5000),
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   METRICS_ENABLED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),

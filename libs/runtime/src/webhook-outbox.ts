@@ -1,6 +1,6 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WEBHOOK_QUEUE, type Config, type JobPayload } from '@sched/core';
+import { WEBHOOK_QUEUE, type Config, type JobPayload, type JobView } from '@sched/core';
 import { producerQueueOptions, webhookJobOptions } from './queue-options.js';
 import type { RedisErrorLog } from './redis-errors.js';
 
@@ -8,6 +8,11 @@ import type { RedisErrorLog } from './redis-errors.js';
 export interface WebhookJobData {
   jobId: string;
   url: string;
+  /**
+   * The body every attempt sends: the job's view as read for the first attempt, kept here once an
+   * attempt fails, so the retries (up to ~27 h) go on after the job's own retention (RESULT_TTL_S) ends.
+   */
+  view?: JobView;
 }
 
 /**

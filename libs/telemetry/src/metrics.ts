@@ -41,6 +41,11 @@ export function createDispatcherMetrics(registry: Registry, enabled = true) {
       help: 'Webhook delivery attempts by outcome: delivered (2xx), retrying (failed, another attempt scheduled), failed (attempts exhausted or 410), blocked (address not allowed).',
       labelNames: ['outcome'],
     }),
+    webhooksFailed: m.counter({
+      name: 'sched_webhooks_failed_total',
+      help: 'Webhooks given up for good, by reason: attempts_exhausted, gone (410), blocked (address not allowed), expired (the job was gone before its first attempt).',
+      labelNames: ['reason'],
+    }),
     webhookLatency: m.histogram({
       name: 'sched_webhook_delivery_latency_seconds',
       help: 'From the job finishing to its webhook receiver answering 2xx (retries included).',
@@ -50,6 +55,8 @@ export function createDispatcherMetrics(registry: Registry, enabled = true) {
 }
 
 export const WEBHOOK_OUTCOMES = ['delivered', 'retrying', 'failed', 'blocked'] as const;
+export const WEBHOOK_FAILURE_REASONS = ['attempts_exhausted', 'gone', 'blocked', 'expired'] as const;
+export type WebhookFailureReason = (typeof WEBHOOK_FAILURE_REASONS)[number];
 export type DispatcherMetrics = ReturnType<typeof createDispatcherMetrics>;
 
 export function createWorkerMetrics(registry: Registry, enabled = true) {
