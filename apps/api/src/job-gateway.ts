@@ -166,10 +166,19 @@ export class JobGateway {
       // A claim's add must have landed or failed by the time its in-flight marker expires: twice the time limit of the add.
       const { records, parse } = this.idempotency.claim(pipeline, keyed, 2 * this.limitMs(items.length));
       const replies = await this.guard(async () => (await pipeline.exec()) ?? [], keyed.length);
-      for (const [k, item] of keyed.entries()) {
+      const claims = keyed.map((_, k) => {
         const [error, reply] = replies[k] ?? [new Error('no reply to the idempotency claim'), null];
-        if (error !== null) throw this.storeError(error);
-        const claim = parse(reply);
+        return error === null ? parse(reply) : error;
+      });
+      const failure = claims.find((claim) => claim instanceof Error);
+      if (failure !== undefined) {
+        // The keys this request did claim are free again: no add follows.
+        await this.idempotency.release(records.filter((_, k) => !(claims[k] instanceof Error) && claims[k]?.kind === 'claimed')).catch(() => undefined);
+        throw this.storeError(failure);
+      }
+      for (const [k, item] of keyed.entries()) {
+        const claim = claims[k];
+        if (claim === undefined || claim instanceof Error) continue;
         if (claim.kind === 'claimed') {
           const record = records[k];
           if (record !== undefined) claimed.push(record);
