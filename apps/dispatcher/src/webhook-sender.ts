@@ -103,6 +103,9 @@ export interface WebhookSenderDeps {
  * Only 2xx is success; redirects are not followed; 410 stops retrying. The address is
  * checked on the socket after DNS resolution (request-filtering-agent), so a hostname
  * that resolves to a private address is refused even if it changed since submission.
+ * A retried delivery carries the view it first sent, so its schedule outlives the job's
+ * retention; one given up is recorded `failed` and counted. At most WEBHOOK_MAX_PER_RECEIVER
+ * deliveries are in flight to one receiver (ReceiverSlots).
  */
 export class WebhookSender {
   private readonly signer: Webhook;
