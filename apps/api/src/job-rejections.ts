@@ -15,6 +15,9 @@ export const JOB_REJECTION_REASONS = [
   'webhooks_disabled',
   'webhook_url_forbidden',
   'idempotency_mismatch',
+  'rate_limited',
+  'too_many_in_flight',
+  'overloaded',
   'redis_unavailable',
 ] as const satisfies readonly SchedErrorCode[];
 

@@ -1,0 +1,58 @@
+import { expectedServiceMs } from './expected-delay.js';
+import type { FleetSnapshot, RoutableJob } from './types.js';
+
+/**
+ * Jobs that wait for a worker outside the worker queues: held by a late-binding dispatcher (their
+ * models known) and waiting in ingress (not yet read, so their models are not).
+ */
+export interface Backlog {
+  readonly heldByModel: ReadonlyMap<string, number>;
+  readonly ingressWaiting: number;
+}
+
+export const NO_BACKLOG: Backlog = Object.freeze({ heldByModel: new Map<string, number>(), ingressWaiting: 0 });
+
+/**
+ * How long a job of each model submitted now should wait before it starts, in ms (null when no
+ * live worker serves the model: such a job is parked, not queued). A fluid estimate, cheap enough
+ * to run at every fleet read:
+ *
+ * - the least queued work per slot among the workers that serve the model (where `sed` would put
+ *   it; 0 when one of them has a free slot), plus
+ * - the work of the backlog (each held job at its model's mean service time over the workers that
+ *   serve it, each ingress job at the mean over models) spread over every slot that serves the model.
+ *
+ * The backlog counts every model's jobs against this model's slots, so on a fleet where a model is
+ * served by few workers it over-estimates: an admission guard built on it refuses early, never late.
+ */
+export function expectedWaits(models: readonly string[], snapshot: Pick<FleetSnapshot, 'eligible' | 'expectedServiceMs'>, backlog: Backlog = NO_BACKLOG): Map<string, number | null> {
+  const meanService = new Map<string, number>();
+  for (const model of models) {
+    const workers = snapshot.eligible(model);
+    if (workers.length === 0) continue;
+    const job: RoutableJob = { model, priority: 'normal' };
+    meanService.set(model, workers.reduce((sum, w) => sum + expectedServiceMs(job, w, snapshot), 0) / workers.length);
+  }
+  const served = [...meanService.values()];
+  const typical = served.length === 0 ? 0 : served.reduce((a, b) => a + b, 0) / served.length;
+  let backlogMs = backlog.ingressWaiting * typical;
+  for (const [model, held] of backlog.heldByModel) backlogMs += held * (meanService.get(model) ?? typical);
+
+  const waits = new Map<string, number | null>();
+  for (const model of models) {
+    const workers = snapshot.eligible(model);
+    if (workers.length === 0) {
+      waits.set(model, null);
+      continue;
+    }
+    let best = Infinity;
+    let slots = 0;
+    for (const worker of workers) {
+      slots += worker.slots;
+      const perSlot = worker.depth < worker.slots ? 0 : (worker.queuedWorkMs ?? worker.depth * (meanService.get(model) ?? 1)) / worker.slots;
+      best = Math.min(best, perSlot);
+    }
+    waits.set(model, best + (slots > 0 ? backlogMs / slots : 0));
+  }
+  return waits;
+}
