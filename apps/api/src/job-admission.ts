@@ -20,18 +20,22 @@ export function jobAdmission(options: JobAdmissionOptions): (request: JobRequest
         fieldErrors: [{ path: 'model', message: 'unknown model' }],
       });
     }
+    if (request.webhook !== undefined) admitWebhook(request.webhook.url);
+    // Last: the guard counts the jobs it lets through.
     load?.check(request.model);
-    if (request.webhook === undefined) return;
+  };
+
+  function admitWebhook(url: string): void {
     if (config.WEBHOOK_SECRET === undefined) {
       throw new SchedError('webhooks_disabled', 'this deployment has no WEBHOOK_SECRET, so it sends no webhooks; poll, long-poll or use SSE', {
         fieldErrors: [{ path: 'webhook', message: 'webhooks are not enabled here' }],
       });
     }
-    const forbidden = config.WEBHOOK_ALLOW_PRIVATE ? null : forbiddenWebhookUrl(request.webhook.url);
+    const forbidden = config.WEBHOOK_ALLOW_PRIVATE ? null : forbiddenWebhookUrl(url);
     if (forbidden !== null) {
       throw new SchedError('webhook_url_forbidden', `webhook.url is not allowed: ${forbidden} (set WEBHOOK_ALLOW_PRIVATE=true for local development)`, {
         fieldErrors: [{ path: 'webhook.url', message: forbidden }],
       });
     }
-  };
+  }
 }

@@ -31,8 +31,12 @@ export class ExpectedWaitPublisher {
     const { redis, keys, models, snapshot, ttlMs } = this.options;
     const ingressWaiting = await this.options.ingressWaiting();
     const waits = expectedWaits(models, snapshot, { heldByModel: this.options.heldByModel(), ingressWaiting });
-    const published: PublishedWaits = { at: now, waitMs: {} };
-    for (const [model, ms] of waits) if (ms !== null) published.waitMs[model] = Math.round(ms);
+    const published: PublishedWaits = { at: now, waitMs: {}, perJobMs: {} };
+    for (const [model, wait] of waits) {
+      if (wait === null) continue;
+      published.waitMs[model] = Math.round(wait.waitMs);
+      published.perJobMs[model] = Math.round(wait.perJobMs * 1000) / 1000;
+    }
     await redis.set(keys.expectedWait, JSON.stringify(published), 'PX', ttlMs);
   }
 

@@ -13,6 +13,8 @@ export interface PublishedWaits {
   at: number;
   /** Per model a live worker serves: how long a job submitted now should wait to start, in ms. */
   waitMs: Record<string, number>;
+  /** Per model: how much each further job of it adds to that wait (ms), for jobs admitted since `at`. */
+  perJobMs: Record<string, number>;
 }
 
 /** Our own keys use a pseudo-queue name that BullMQ never creates. */

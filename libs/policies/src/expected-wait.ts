@@ -22,10 +22,17 @@ export const NO_BACKLOG: Backlog = Object.freeze({ heldByModel: new Map<string, 
  * - the work of the backlog (each held job at its model's mean service time over the workers that
  *   serve it, each ingress job at the mean over models) spread over every slot that serves the model.
  *
+ * `perJobMs` lets a reader between two estimates add the jobs it admitted since the last one.
  * The backlog counts every model's jobs against this model's slots, so on a fleet where a model is
  * served by few workers it over-estimates: an admission guard built on it refuses early, never late.
  */
-export function expectedWaits(models: readonly string[], snapshot: Pick<FleetSnapshot, 'eligible' | 'expectedServiceMs'>, backlog: Backlog = NO_BACKLOG): Map<string, number | null> {
+/** A model's expected wait, and how much each further job of it adds (its mean service time over its slots). */
+export interface ExpectedWait {
+  readonly waitMs: number;
+  readonly perJobMs: number;
+}
+
+export function expectedWaits(models: readonly string[], snapshot: Pick<FleetSnapshot, 'eligible' | 'expectedServiceMs'>, backlog: Backlog = NO_BACKLOG): Map<string, ExpectedWait | null> {
   const meanService = new Map<string, number>();
   for (const model of models) {
     const workers = snapshot.eligible(model);
@@ -38,7 +45,7 @@ export function expectedWaits(models: readonly string[], snapshot: Pick<FleetSna
   let backlogMs = backlog.ingressWaiting * typical;
   for (const [model, held] of backlog.heldByModel) backlogMs += held * (meanService.get(model) ?? typical);
 
-  const waits = new Map<string, number | null>();
+  const waits = new Map<string, ExpectedWait | null>();
   for (const model of models) {
     const workers = snapshot.eligible(model);
     if (workers.length === 0) {
@@ -52,7 +59,7 @@ export function expectedWaits(models: readonly string[], snapshot: Pick<FleetSna
       const perSlot = worker.depth < worker.slots ? 0 : (worker.queuedWorkMs ?? worker.depth * (meanService.get(model) ?? 1)) / worker.slots;
       best = Math.min(best, perSlot);
     }
-    waits.set(model, best + (slots > 0 ? backlogMs / slots : 0));
+    waits.set(model, { waitMs: best + (slots > 0 ? backlogMs / slots : 0), perJobMs: slots > 0 ? (meanService.get(model) ?? 0) / slots : 0 });
   }
   return waits;
 }

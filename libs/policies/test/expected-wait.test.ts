@@ -18,8 +18,11 @@ describe('expectedWaits', () => {
     const index = fleet();
     index.refresh(index.indexOf('gpu-0'), { depth: 1, queuedWorkMs: 10 });
     const waits = expectedWaits(['m', 'n', 'gone'], index);
-    expect(waits.get('m')).toBe(0);
-    expect(waits.get('n')).toBe(0);
+    expect(waits.get('m')?.waitMs).toBe(0);
+    expect(waits.get('n')?.waitMs).toBe(0);
+    // Each further job adds its mean service time over the slots: m (10 + 40) / 2 over 6 slots, n 10 over 2.
+    expect(waits.get('m')?.perJobMs).toBeCloseTo(25 / 6);
+    expect(waits.get('n')?.perJobMs).toBe(5);
     expect(waits.get('gone')).toBeNull();
   });
 
@@ -28,11 +31,11 @@ describe('expectedWaits', () => {
     index.refresh(index.indexOf('gpu-0'), { depth: 10, queuedWorkMs: 100 }); // 50 ms per slot
     index.refresh(index.indexOf('cpu-0'), { depth: 8, queuedWorkMs: 320 }); // 80 ms per slot
     const waits = expectedWaits(['m', 'n'], index);
-    expect(waits.get('m')).toBe(50);
-    expect(waits.get('n')).toBe(50);
+    expect(waits.get('m')?.waitMs).toBe(50);
+    expect(waits.get('n')?.waitMs).toBe(50);
     index.refresh(index.indexOf('gpu-0'), { depth: 40, queuedWorkMs: 400 }); // 200 ms per slot
-    expect(expectedWaits(['m', 'n'], index).get('m')).toBe(80);
-    expect(expectedWaits(['m', 'n'], index).get('n')).toBe(200);
+    expect(expectedWaits(['m', 'n'], index).get('m')?.waitMs).toBe(80);
+    expect(expectedWaits(['m', 'n'], index).get('n')?.waitMs).toBe(200);
   });
 
   it('spreads the backlog (held and ingress jobs) over the slots that serve the model', () => {
@@ -42,15 +45,15 @@ describe('expectedWaits', () => {
     // m's mean service is (10 + 40) / 2 = 25 ms, n's 10 ms; the typical job (ingress) (25 + 10) / 2 = 17.5 ms.
     const waits = expectedWaits(['m', 'n'], index, { heldByModel: new Map([['m', 12], ['n', 6]]), ingressWaiting: 4 });
     const backlogMs = 12 * 25 + 6 * 10 + 4 * 17.5;
-    expect(waits.get('m')).toBeCloseTo(10 + backlogMs / 6);
-    expect(waits.get('n')).toBeCloseTo(10 + backlogMs / 2);
+    expect(waits.get('m')?.waitMs).toBeCloseTo(10 + backlogMs / 6);
+    expect(waits.get('n')?.waitMs).toBeCloseTo(10 + backlogMs / 2);
   });
 
   it('ignores draining and dead workers', () => {
     const index = fleet();
     index.refresh(index.indexOf('cpu-0'), { depth: 8, queuedWorkMs: 320 });
     index.setState(index.indexOf('gpu-0'), 'draining');
-    expect(expectedWaits(['m', 'n'], index).get('m')).toBe(80);
+    expect(expectedWaits(['m', 'n'], index).get('m')?.waitMs).toBe(80);
     expect(expectedWaits(['m', 'n'], index).get('n')).toBeNull();
   });
 });
