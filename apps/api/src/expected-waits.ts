@@ -24,8 +24,10 @@ export interface ExpectedWaitsOptions {
  * model's wait is over MAX_EXPECTED_WAIT_MS with 429 `overloaded`.
  *
  * An estimate is up to two intervals old when used, and under a heavy overload the jobs admitted
- * meanwhile would add far more than the limit; so the jobs this process admitted since the
- * estimate was made are added to it at the estimate's cost per job. Its Retry-After is the time
+ * meanwhile would add far more than the limit; so it is carried forward as a fluid: the jobs this
+ * process admitted since it was made add the estimate's cost per job, and the time since drains
+ * it one ms per ms (the wait is queued work per slot). Clocks of the dispatcher and the API must
+ * agree to well under the limit. Its Retry-After is the time
  * the backlog needs to drain down to the limit with no new work (the wait is queued work per slot,
  * and slots drain it one ms per ms). No estimate, or a stale one (no dispatcher publishing): admitted.
  */
@@ -53,7 +55,6 @@ export class ExpectedWaits {
       const text = await this.options.redis.get(this.options.keys.expectedWait);
       if (text === null) return;
       const published = JSON.parse(text) as PublishedWaits;
-      if (published.at <= this.published.at) return;
       this.published = published;
       // Jobs admitted before the estimate was made are in it.
       for (const [model, times] of this.admittedAt) {
@@ -73,7 +74,8 @@ export class ExpectedWaits {
     if (now - at > STALE_INTERVALS * this.options.refreshMs) return undefined;
     const wait = waitMs[model];
     if (wait === undefined) return undefined;
-    return wait + (this.admittedAt.get(model)?.length ?? 0) * (perJobMs[model] ?? 0);
+    // Fluid: the jobs admitted since add their work per slot; the slots drained the queue meanwhile.
+    return Math.max(0, wait + (this.admittedAt.get(model)?.length ?? 0) * (perJobMs[model] ?? 0) - Math.max(0, now - at));
   }
 
   /** Throws 429 `overloaded` when a job of `model` would wait longer than the limit; otherwise counts it as admitted. */

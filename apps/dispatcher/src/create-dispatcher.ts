@@ -138,7 +138,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     models: Object.keys(catalog.models),
     snapshot: fleet.index,
     heldByModel: () => holder?.heldByModel() ?? new Map(),
-    ingressWaiting: () => ingress.getJobCountByTypes('wait', 'prioritized'),
+    // Waiting in ingress, and taken by a dispatcher but not yet in a worker queue (held jobs are counted by model).
+    ingressWaiting: async () => Math.max(0, (await ingress.getJobCountByTypes('wait', 'prioritized', 'active')) - (holder?.count ?? 0)),
     ttlMs: Math.max(5000, 5 * config.FLEET_REFRESH_MS),
     logger,
   });

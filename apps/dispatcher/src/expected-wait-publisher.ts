@@ -11,7 +11,7 @@ export interface ExpectedWaitPublisherOptions {
   readonly snapshot: Pick<FleetSnapshot, 'eligible' | 'expectedServiceMs'>;
   /** Jobs this dispatcher holds (late binding), by model; none without. */
   readonly heldByModel: () => ReadonlyMap<string, number>;
-  /** Jobs waiting in ingress, not yet taken by any dispatcher. */
+  /** Jobs in ingress not yet in a worker queue: waiting, or being routed (not those it holds). */
   readonly ingressWaiting: () => Promise<number>;
   /** The estimate expires this long after it was written; an API also ignores one older than a few refreshes. */
   readonly ttlMs: number;

@@ -1,5 +1,5 @@
 import { expectedServiceMs } from './expected-delay.js';
-import type { FleetSnapshot, RoutableJob } from './types.js';
+import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
 
 /**
  * Jobs that wait for a worker outside the worker queues: held by a late-binding dispatcher (their
@@ -17,8 +17,9 @@ export const NO_BACKLOG: Backlog = Object.freeze({ heldByModel: new Map<string, 
  * live worker serves the model: such a job is parked, not queued). A fluid estimate, cheap enough
  * to run at every fleet read:
  *
- * - the least queued work per slot among the workers that serve the model (where `sed` would put
- *   it; 0 when one of them has a free slot), plus
+ * - the least wait among the workers that serve the model (where `sed` would put it): 0 with a
+ *   free slot, else its queued work per slot less half a job (its running jobs are half done, on
+ *   average), plus
  * - the work of the backlog (each held job at its model's mean service time over the workers that
  *   serve it, each ingress job at the mean over models) spread over every slot that serves the model.
  *
@@ -56,10 +57,16 @@ export function expectedWaits(models: readonly string[], snapshot: Pick<FleetSna
     let slots = 0;
     for (const worker of workers) {
       slots += worker.slots;
-      const perSlot = worker.depth < worker.slots ? 0 : (worker.queuedWorkMs ?? worker.depth * (meanService.get(model) ?? 1)) / worker.slots;
-      best = Math.min(best, perSlot);
+      best = Math.min(best, waitOn(worker, meanService.get(model) ?? 1));
     }
     waits.set(model, { waitMs: best + (slots > 0 ? backlogMs / slots : 0), perJobMs: slots > 0 ? (meanService.get(model) ?? 0) / slots : 0 });
   }
   return waits;
+}
+
+/** A job's wait on `worker` if sent now: its queued work per slot, less the half done of its running jobs. */
+function waitOn(worker: WorkerView, serviceMs: number): number {
+  if (worker.depth < worker.slots) return 0;
+  const queued = worker.queuedWorkMs ?? worker.depth * serviceMs;
+  return Math.max(0, queued / worker.slots - queued / worker.depth / 2);
 }

@@ -28,32 +28,33 @@ describe('expectedWaits', () => {
 
   it('takes the least queued work per slot among the workers that serve the model', () => {
     const index = fleet();
-    index.refresh(index.indexOf('gpu-0'), { depth: 10, queuedWorkMs: 100 }); // 50 ms per slot
-    index.refresh(index.indexOf('cpu-0'), { depth: 8, queuedWorkMs: 320 }); // 80 ms per slot
+    // Queued work per slot, less half a job (the running ones are half done on average).
+    index.refresh(index.indexOf('gpu-0'), { depth: 10, queuedWorkMs: 100 }); // 50 - 5 ms
+    index.refresh(index.indexOf('cpu-0'), { depth: 8, queuedWorkMs: 320 }); // 80 - 20 ms
     const waits = expectedWaits(['m', 'n'], index);
-    expect(waits.get('m')?.waitMs).toBe(50);
-    expect(waits.get('n')?.waitMs).toBe(50);
-    index.refresh(index.indexOf('gpu-0'), { depth: 40, queuedWorkMs: 400 }); // 200 ms per slot
-    expect(expectedWaits(['m', 'n'], index).get('m')?.waitMs).toBe(80);
-    expect(expectedWaits(['m', 'n'], index).get('n')?.waitMs).toBe(200);
+    expect(waits.get('m')?.waitMs).toBe(45);
+    expect(waits.get('n')?.waitMs).toBe(45);
+    index.refresh(index.indexOf('gpu-0'), { depth: 40, queuedWorkMs: 400 }); // 200 - 5 ms
+    expect(expectedWaits(['m', 'n'], index).get('m')?.waitMs).toBe(60);
+    expect(expectedWaits(['m', 'n'], index).get('n')?.waitMs).toBe(195);
   });
 
   it('spreads the backlog (held and ingress jobs) over the slots that serve the model', () => {
     const index = fleet();
-    index.refresh(index.indexOf('gpu-0'), { depth: 2, queuedWorkMs: 20 });
-    index.refresh(index.indexOf('cpu-0'), { depth: 4, queuedWorkMs: 160 });
+    index.refresh(index.indexOf('gpu-0'), { depth: 2, queuedWorkMs: 20 }); // both slots busy: 10 - 5 ms
+    index.refresh(index.indexOf('cpu-0'), { depth: 4, queuedWorkMs: 160 }); // 40 - 20 ms
     // m's mean service is (10 + 40) / 2 = 25 ms, n's 10 ms; the typical job (ingress) (25 + 10) / 2 = 17.5 ms.
     const waits = expectedWaits(['m', 'n'], index, { heldByModel: new Map([['m', 12], ['n', 6]]), ingressWaiting: 4 });
     const backlogMs = 12 * 25 + 6 * 10 + 4 * 17.5;
-    expect(waits.get('m')?.waitMs).toBeCloseTo(10 + backlogMs / 6);
-    expect(waits.get('n')?.waitMs).toBeCloseTo(10 + backlogMs / 2);
+    expect(waits.get('m')?.waitMs).toBeCloseTo(5 + backlogMs / 6);
+    expect(waits.get('n')?.waitMs).toBeCloseTo(5 + backlogMs / 2);
   });
 
   it('ignores draining and dead workers', () => {
     const index = fleet();
     index.refresh(index.indexOf('cpu-0'), { depth: 8, queuedWorkMs: 320 });
     index.setState(index.indexOf('gpu-0'), 'draining');
-    expect(expectedWaits(['m', 'n'], index).get('m')?.waitMs).toBe(80);
+    expect(expectedWaits(['m', 'n'], index).get('m')?.waitMs).toBe(60);
     expect(expectedWaits(['m', 'n'], index).get('n')).toBeNull();
   });
 });
