@@ -55,9 +55,10 @@ const BODY = JSON.stringify({ model: 'default', input: 'x' });
 const execFileAsync = promisify(execFile);
 const AUTOCANNON = createRequire(`${REPO_ROOT}/bench/`).resolve('autocannon/autocannon.js');
 
-/** Runs autocannon in its own process against `url` and reads its JSON report. */
-export async function runAutocannon(url: string, options: HttpRatioOptions): Promise<Omit<AutocannonRun, 'round' | 'target'>> {
-  const args = [AUTOCANNON, '--json', '-m', 'POST', '-H', 'content-type=application/json', '-b', BODY, '-c', String(options.connections), '-d', String(options.durationS), url];
+/** Runs autocannon in its own process against `url` (with `headers` on every request) and reads its JSON report. */
+export async function runAutocannon(url: string, options: HttpRatioOptions, headers: Readonly<Record<string, string>> = {}): Promise<Omit<AutocannonRun, 'round' | 'target'>> {
+  const extra = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  const args = [AUTOCANNON, '--json', '-m', 'POST', '-H', 'content-type=application/json', ...extra, '-b', BODY, '-c', String(options.connections), '-d', String(options.durationS), url];
   const { stdout } = await execFileAsync(process.execPath, args, { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
   const report = JSON.parse(stdout) as { requests: { average: number; total: number }; non2xx: number; errors: number; timeouts: number };
   return { requestsPerS: report.requests.average, requests: report.requests.total, non2xx: report.non2xx, errors: report.errors + report.timeouts };

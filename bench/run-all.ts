@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '@sched/testkit';
 import { formatAddedLatency, runAddedLatency } from './added-latency.js';
+import { formatAdmission, runAdmission } from './admission.js';
 import { collectBenchEnvironment, describeEnvironment, type BenchEnvironment } from './bench-environment.js';
 import { formatHttpRatio, runHttpRatio } from './http-ratio.js';
 import { replaceMarkedSection } from './markdown-sections.js';
@@ -34,6 +35,13 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     run: async () => {
       const result = await runHttpRatio();
       return { result, table: formatHttpRatio(result) };
+    },
+  },
+  admission: {
+    title: 'Admission control: a 3× overload with and without the expected-wait guard, and the cost of auth + rate limiting',
+    run: async () => {
+      const result = await runAdmission({ seconds: 10, rounds: 3 });
+      return { result, table: formatAdmission(result) };
     },
   },
   'added-latency': {

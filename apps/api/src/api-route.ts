@@ -59,7 +59,7 @@ export interface ApiRoute<R extends RouteRequest = RouteRequest> {
   responses: Record<number, ResponseConfig>;
   /**
    * Every error code the route answers, in the order the document lists them: its handler's, and
-   * those of its door: `unauthorized` unless public; `invalid_query` with a query; `invalid_json`,
+   * those of its door: `unauthorized` unless public; `rate_limited` for a `key` route; `invalid_query` with a query; `invalid_json`,
    * `validation_failed`, `payload_too_large`, `unsupported_media_type` with a body (the table
    * refuses a route that leaves one of these out); `validation_failed` with headers that can be
    * refused; the `notFound` code with params. `internal` is implied.

@@ -19,7 +19,9 @@ import {
   type JobWaitResult,
   type SchedErrorCode,
 } from '@sched/core';
+import { tooManyInFlight } from './admission-control.js';
 import { defineRoute, jsonResponse, type ApiRoute } from './api-route.js';
+import { callerOf } from './caller.js';
 import { closedSignal } from './closed-signal.js';
 import { jobAdmission } from './job-admission.js';
 import { batchItemKey, idempotentJobId, type JobGateway, type SubmitItem } from './job-gateway.js';
@@ -34,7 +36,7 @@ export interface BatchRoutesOptions extends Omit<SubmitRouteOptions, 'config' | 
 }
 
 /** What the whole request can be refused for; an item's own refusal is in its result. */
-const ENVELOPE_ERRORS: readonly SchedErrorCode[] = ['invalid_json', 'validation_failed', 'unauthorized', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable'];
+const ENVELOPE_ERRORS: readonly SchedErrorCode[] = ['invalid_json', 'validation_failed', 'unauthorized', 'rate_limited', 'payload_too_large', 'unsupported_media_type', 'redis_unavailable'];
 
 /** An accepted item of the batch: where it is in the request, and its job. */
 interface AcceptedItem {
@@ -50,8 +52,8 @@ interface AcceptedItem {
  * `POST /v1/jobs/wait` (many jobs waited on in one request: their ids do not fit a request line).
  */
 export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
-  const { config, catalog, jobs, hub, metrics, rejections, logger } = options;
-  const admit = jobAdmission({ config, catalog });
+  const { config, catalog, jobs, hub, metrics, rejections, logger, admission } = options;
+  const admit = jobAdmission({ config, catalog, load: admission.load });
 
   const submitBatch = defineRoute({
     method: 'post',
@@ -86,6 +88,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
       const preference = submitPreference(headers.Prefer);
       const batchKey = headers['Idempotency-Key'];
       const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
+      const caller = callerOf(res, admission.defaults);
       const results = new Array<JobBatchItem | undefined>(body.jobs.length);
       const refuse = (index: number, error: SchedError): void => {
         rejections.countProblem(error);
@@ -108,12 +111,17 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
         items.push(idempotency === undefined ? { request: job, id } : { request: job, idempotency });
         placed.push({ index, id, fresh: true, state: { status: 'queued', deadlineMs: job.deadlineMs } });
-        // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
-        if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: job.deadlineMs });
       }
+      // The key's max in flight: the items that fit are added, in order; the rest are refused.
+      const fit = await admission.inFlight.reserve(caller.owner, caller.maxInFlight, placed.map((item) => item.id));
+      for (const item of placed.splice(fit)) refuse(item.index, tooManyInFlight(caller.maxInFlight));
+      items.splice(fit);
+      // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
+      for (const [i, item] of placed.entries()) if (items[i]?.idempotency === undefined) hub.rememberAccepted(item.id, item.state);
       // Watching before the add: a new job's end cannot slip by, so it need not be read until it ends.
-      const watch = preference.waitS === undefined || placed.length === 0 ? undefined : hub.watchMany(placed.map((item) => item.id));
-      let outcome: SubmitOutcome = 'accepted';
+      const watcher = preference.waitS === undefined || placed.length === 0 ? null : admission.watchers.tryAcquire(caller.owner);
+      const watch = watcher === null ? undefined : hub.watchMany(placed.map((item) => item.id));
+      let outcome: SubmitOutcome = preference.waitS !== undefined && placed.length > 0 && watcher === null ? 'interrupted' : 'accepted';
       try {
         const submitted = items.length === 0 ? [] : await jobs.submitMany(items);
         const accepted: AcceptedItem[] = [];
@@ -153,9 +161,11 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         }
       } catch (error) {
         for (const item of placed) hub.forgetAccepted(item.id);
+        await admission.inFlight.release(caller.owner, placed.map((item) => item.id));
         throw error;
       } finally {
         watch?.close();
+        watcher?.();
       }
       const answered = results.filter((result): result is JobBatchItem => result !== undefined);
       const refused = answered.filter((result) => 'problem' in result).length;
@@ -179,15 +189,17 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
     ].join(' '),
     request: { body: jobWaitBodySchema },
     responses: { 200: jsonResponse('Every known job, and which are still pending or unknown', jobWaitResultSchema) },
-    errors: ENVELOPE_ERRORS,
+    errors: [...ENVELOPE_ERRORS, 'too_many_watchers'],
     handle: async ({ body }, _req, res) => {
       const ids = [...new Set(body.ids)];
+      const release = admission.watchers.acquire(callerOf(res, admission.defaults).owner);
       const watch = hub.watchMany(ids);
       let waited;
       try {
         waited = await waitForJobs({ jobs, watch, ids, waitS: body.timeoutS, signal: closedSignal(res), readPendingAtEnd: true });
       } finally {
         watch.close();
+        release();
       }
       const views: JobView[] = [];
       for (const id of ids) {

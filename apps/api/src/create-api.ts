@@ -7,10 +7,13 @@ import { keySpace, loadCatalog, type Config, type Catalog } from '@sched/core';
 import { RedisErrorLog, closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { createApiMetrics, createRegistry } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
+import type { AdmissionControl } from './admission-control.js';
 import { apiKeyCheck } from './api-keys.js';
 import { batchRoutes } from './batch-routes.js';
 import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
 import { docsRoutes } from './docs-page.js';
+import { ExpectedWaits } from './expected-waits.js';
+import { InFlightLimit } from './in-flight-limit.js';
 import { FLEET_PAGE } from './fleet-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { pageRoute } from './html-page.js';
@@ -20,10 +23,12 @@ import { JobRejections } from './job-rejections.js';
 import { jobRoutes } from './job-routes.js';
 import { operationRoutes } from './operation-routes.js';
 import { problemHandler, routeNotFound } from './problem.js';
+import { requestRateLimit } from './rate-limit.js';
 import { RecentCompletions } from './recent-completions.js';
 import { routeTable } from './route-table.js';
 import { StatusHub } from './status-hub.js';
 import { submitRoute } from './submit-route.js';
+import { WatcherLimit } from './watcher-limit.js';
 
 export interface ApiOptions {
   /** @defaultValue the fleet file named by FLEET_FILE (the model catalog) */
@@ -73,11 +78,23 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   syncBoard();
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
 
+  const expectedWaits = new ExpectedWaits({ redis, keys, maxWaitMs: config.MAX_EXPECTED_WAIT_MS, refreshMs: config.FLEET_REFRESH_MS, logger });
+  expectedWaits.start();
+  const inFlight = new InFlightLimit({
+    redis,
+    keys,
+    readMany: (ids) => jobs.readMany(ids),
+    ttlMs: (config.RESULT_TTL_S + 86_400) * 1000,
+    logger,
+  });
+  hub.onMessage((message) => inFlight.onStatus(message));
+  const admission: AdmissionControl = { defaults: config, inFlight, watchers: new WatcherLimit(config.MAX_WATCHERS_PER_KEY), load: expectedWaits };
+
   const routes = [
-    submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger }),
+    submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger, admission }),
     // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
-    ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger }),
-    ...jobRoutes({ jobs, hub, canceller: new JobCanceller({ jobs, hub }) }),
+    ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger, admission }),
+    ...jobRoutes({ jobs, hub, canceller: new JobCanceller({ jobs, hub }), admission }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),
     pageRoute({ path: '/', operationId: 'getFleetPage', summary: 'The live fleet page', description: 'HTML page following /v1/fleet/stream', access: 'browser', html: FLEET_PAGE }),
@@ -97,7 +114,8 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     });
     next();
   });
-  app.use(routeTable([...routes, ...docsRoutes(routes)], { keyCheck, maxBodyBytes: config.MAX_BODY_BYTES }));
+  const limiter = requestRateLimit({ redis, keys, defaults: config });
+  app.use(routeTable([...routes, ...docsRoutes(routes)], { keyCheck, maxBodyBytes: config.MAX_BODY_BYTES, limiter }));
   app.use(BULL_BOARD_PATH, keyCheck('browser'), board.router);
   // Anything else: an unknown path, answered 404 to a caller with a key (401 without).
   app.use(keyCheck('key'), routeNotFound);
@@ -131,6 +149,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
       });
     }
     clearInterval(boardTimer);
+    expectedWaits.stop();
     hub.close();
     await board.close();
     await jobs.close();

@@ -69,7 +69,7 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
       tag: 'fleet',
       summary: 'Every worker ever seen, with its queue load and liveness',
       responses: { 200: jsonResponse('The fleet', fleetListSchema) },
-      errors: ['unauthorized', 'redis_unavailable'],
+      errors: ['unauthorized', 'rate_limited', 'redis_unavailable'],
       handle: async (_input, _req, res) => {
         res.json({ workers: await workers() });
       },
@@ -107,7 +107,7 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
       tag: 'fleet',
       summary: 'The model catalog',
       responses: { 200: jsonResponse('Every model with its latency per class and the workers that serve it', modelCatalogSchema) },
-      errors: ['unauthorized'],
+      errors: ['unauthorized', 'rate_limited'],
       handle: (_input, _req, res) => {
         res.json({
           models: Object.entries(catalog.models).map(([name, classes]) => ({

@@ -16,6 +16,9 @@ export const JOB_REJECTION_REASONS = [
   'webhook_url_forbidden',
   'idempotency_mismatch',
   'idempotency_in_progress',
+  'rate_limited',
+  'too_many_in_flight',
+  'overloaded',
   'redis_unavailable',
 ] as const satisfies readonly SchedErrorCode[];
 

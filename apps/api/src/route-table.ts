@@ -10,6 +10,8 @@ export interface RouteTableOptions {
   keyCheck: KeyCheck;
   /** The largest JSON body of a route that sets no `maxBodyBytes` of its own, in bytes (MAX_BODY_BYTES). */
   maxBodyBytes: number;
+  /** Runs after the key check of every `key` route (the per-key request rate); it may answer 429 `rate_limited`. */
+  limiter?: RequestHandler;
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -25,12 +27,14 @@ const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'DELETE'];
 export function routeTable(routes: readonly ApiRoute[], options: RouteTableOptions): Router {
   const router = express.Router();
   for (const [path, group] of byPath(routes)) {
-    const keyCheck = options.keyCheck(accessOf(path, group));
+    const access = accessOf(path, group);
+    const keyCheck = options.keyCheck(access);
+    const door = access === 'key' && options.limiter !== undefined ? [keyCheck, options.limiter] : [keyCheck];
     const route = router.route(path);
     for (const entry of group) {
       const undeclared = doorCodes(entry).filter((code) => !entry.errors.includes(code));
       if (undeclared.length > 0) throw new Error(`route ${entry.operationId} can answer ${undeclared.join(', ')} but does not declare it`);
-      const handlers: (RequestHandler | ErrorRequestHandler)[] = [keyCheck, ...bodyParsers(entry, options.maxBodyBytes), validated(entry)];
+      const handlers: (RequestHandler | ErrorRequestHandler)[] = [...door, ...bodyParsers(entry, options.maxBodyBytes), validated(entry)];
       if (entry.onProblem !== undefined) handlers.push(problemsOf(entry));
       route[entry.method](...handlers);
     }
@@ -61,6 +65,7 @@ function accessOf(path: string, group: readonly ApiRoute[]): RouteAccess {
 function doorCodes(route: ApiRoute): SchedErrorCode[] {
   return [
     ...((route.access ?? 'key') === 'public' ? [] : (['unauthorized'] as const)),
+    ...((route.access ?? 'key') === 'key' ? (['rate_limited'] as const) : []),
     ...(route.request?.query === undefined ? [] : (['invalid_query'] as const)),
     ...(route.request?.body === undefined ? [] : BODY_CODES),
   ];

@@ -12,7 +12,9 @@ import {
 } from '@sched/core';
 import type { Logger } from '@sched/runtime';
 import type { ApiMetrics } from '@sched/telemetry';
+import { tooManyInFlight, type AdmissionControl } from './admission-control.js';
 import { defineRoute, type ApiRoute } from './api-route.js';
+import { callerOf } from './caller.js';
 import { closedSignal } from './closed-signal.js';
 import { jobAdmission } from './job-admission.js';
 import { idempotentJobId, type JobGateway } from './job-gateway.js';
@@ -30,6 +32,7 @@ export interface SubmitRouteOptions {
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
+  admission: AdmissionControl;
 }
 
 /** The response headers of `Prefer`, on the 200 and the 202 alike. */
@@ -43,9 +46,9 @@ const PREFER_HEADERS = {
 
 /** `POST /v1/jobs`: every refusal counts in `sched_jobs_rejected_total` under its code. */
 export function submitRoute(options: SubmitRouteOptions): ApiRoute {
-  const { config, catalog, jobs, hub, metrics, rejections, logger } = options;
+  const { config, catalog, jobs, hub, metrics, rejections, logger, admission } = options;
 
-  const admit = jobAdmission({ config, catalog });
+  const admit = jobAdmission({ config, catalog, load: admission.load });
 
   return defineRoute({
     method: 'post',
@@ -77,17 +80,22 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       // A cache must not give one client's 202 to another that asked to wait.
       res.vary('Prefer');
       admit(request);
+      const caller = callerOf(res, admission.defaults);
       const preference = submitPreference(headers.Prefer);
       const idempotencyKey = headers['Idempotency-Key'];
       const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
       const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope };
       // The id is known before the add, so a wait can watch the job from before it exists.
       const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
-      const watch = preference.waitS === undefined ? undefined : hub.watchMany([id]);
+      if ((await admission.inFlight.reserve(caller.owner, caller.maxInFlight, [id])) === 0) throw tooManyInFlight(caller.maxInFlight);
+      // A key at its max of open watchers still submits: it is answered at once, without the wait.
+      const watcher = preference.waitS === undefined ? null : admission.watchers.tryAcquire(caller.owner);
+      const watch = watcher === null ? undefined : hub.watchMany([id]);
       // A new job (a fresh id, never a replay) is remembered before its add: its end message, however
       // soon it comes, then finds the entry and clears it; a long-poll until then need not read it first.
       if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs });
-      let outcome: SubmitOutcome = 'accepted';
+      // Not waited on (the key's watchers are all taken): `Preference-Applied` must not claim the wait.
+      let outcome: SubmitOutcome = preference.waitS !== undefined && watcher === null ? 'interrupted' : 'accepted';
       let view: JobView | null = null;
       let accepted: JobAccepted;
       try {
@@ -110,9 +118,11 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
         }
       } catch (error) {
         hub.forgetAccepted(id);
+        await admission.inFlight.release(caller.owner, [id]);
         throw error;
       } finally {
         watch?.close();
+        watcher?.();
       }
       const location = `/v1/jobs/${accepted.id}`;
       const applied = preferenceApplied(preference, outcome);

@@ -230,7 +230,7 @@ describe('the document', () => {
     expect(spec.paths['/healthz']?.get?.security).toEqual([]);
     expect(spec.paths['/']?.get?.security).toEqual([{ browserBasic: [] }, { apiKey: [] }]);
     // 200: the job ended within `Prefer: wait`.
-    expect(Object.keys(spec.paths['/v1/jobs']?.post?.responses ?? {})).toEqual(['200', '202', '400', '401', '409', '413', '415', '422', '500', '503']);
+    expect(Object.keys(spec.paths['/v1/jobs']?.post?.responses ?? {})).toEqual(['200', '202', '400', '401', '409', '413', '415', '422', '429', '500', '503']);
     const submitted = spec.paths['/v1/jobs']?.post?.responses ?? {};
     expect(Object.keys(submitted['200']?.headers ?? {})).toEqual(['Content-Location', 'Preference-Applied', 'Vary']);
     expect(Object.keys(submitted['202']?.headers ?? {})).toEqual(['Location', 'Preference-Applied', 'Vary']);
@@ -245,16 +245,16 @@ describe('the route table', () => {
    * `idempotency_in_progress`.
    */
   const OPERATIONS = [
-    'post /v1/jobs submitJob 200 202 400 401 409 413 415 422 500 503',
-    'get /v1/jobs listJobs 200 400 401 500 503',
-    'post /v1/jobs/batch submitJobBatch 200 400 401 413 415 500 503',
-    'post /v1/jobs/wait waitForJobs 200 400 401 413 415 500 503',
-    'get /v1/jobs/{id} getJob 200 400 401 404 500 503',
-    'delete /v1/jobs/{id} cancelJob 200 401 404 409 500 503',
-    'get /v1/jobs/{id}/events streamJobEvents 200 401 404 500 503',
-    'get /v1/fleet getFleet 200 401 500 503',
+    'post /v1/jobs submitJob 200 202 400 401 409 413 415 422 429 500 503',
+    'get /v1/jobs listJobs 200 400 401 429 500 503',
+    'post /v1/jobs/batch submitJobBatch 200 400 401 413 415 429 500 503',
+    'post /v1/jobs/wait waitForJobs 200 400 401 413 415 429 500 503',
+    'get /v1/jobs/{id} getJob 200 400 401 404 429 500 503',
+    'delete /v1/jobs/{id} cancelJob 200 401 404 409 429 500 503',
+    'get /v1/jobs/{id}/events streamJobEvents 200 401 404 429 500 503',
+    'get /v1/fleet getFleet 200 401 429 500 503',
     'get /v1/fleet/stream streamFleet 200 401 500',
-    'get /v1/models listModels 200 401 500',
+    'get /v1/models listModels 200 401 429 500',
     'get /healthz getHealth 200 500',
     'get /readyz getReadiness 200 500 503',
     'get /metrics getMetrics 200 500',

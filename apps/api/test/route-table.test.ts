@@ -123,7 +123,7 @@ describe('routeTable', () => {
         summary: path,
         access,
         responses: ok,
-        errors: access === 'public' ? [] : ['unauthorized'],
+        errors: access === 'public' ? [] : access === 'key' ? ['unauthorized', 'rate_limited'] : ['unauthorized'],
         handle: (_input, _req, res) => void res.json({}),
       });
     const base = await serve([route('/open', 'public'), route('/page', 'browser'), route('/data', 'key')], ['k-0123456789abcdef']);
@@ -144,12 +144,12 @@ describe('routeTable', () => {
         keyCheck: apiKeyCheck([]),
         maxBodyBytes: 1,
       }),
-    ).toThrow('route a can answer unauthorized, invalid_query but does not declare it');
+    ).toThrow('route a can answer unauthorized, rate_limited, invalid_query but does not declare it');
     expect(() =>
       routeTable(
         [
           defineRoute({ ...base, method: 'get', path: '/b', operationId: 'b1', access: 'public', errors: [] }),
-          defineRoute({ ...base, method: 'post', path: '/b', operationId: 'b2', errors: ['unauthorized'] }),
+          defineRoute({ ...base, method: 'post', path: '/b', operationId: 'b2', errors: ['unauthorized', 'rate_limited'] }),
         ],
         { keyCheck: apiKeyCheck([]), maxBodyBytes: 1 },
       ),

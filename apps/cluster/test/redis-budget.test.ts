@@ -79,6 +79,14 @@ describe('Redis commands per job (API keys)', () => {
   }, LINE_TIMEOUT_MS);
 });
 
+describe('Redis commands per job (API keys with a request rate and a max in flight)', () => {
+  const ctx = useCluster(BUDGET_FLEET, { ...BUDGET_ENV, API_KEYS: API_KEY, RATE_LIMIT_PER_S: '100000', MAX_IN_FLIGHT_PER_KEY: '100000' });
+
+  it(`+ admission control: ${REDIS_BUDGET.admission.note}`, async (test) => {
+    await expectWithinBudget(test, 'admission', await measure(ctx, { apiKey: API_KEY }));
+  }, LINE_TIMEOUT_MS);
+});
+
 describe('Redis commands per job (sed-late)', () => {
   const ctx = useCluster(BUDGET_FLEET, { ...BUDGET_ENV, SCHED_POLICY: 'sed-late' });
 

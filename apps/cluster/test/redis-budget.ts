@@ -35,6 +35,11 @@ export const REDIS_BUDGET = {
     note: 'API_KEYS set, every request authenticated (keys live in config: no Redis command of its own)',
     measured: '102.5–102.8 (2 runs, quiet; 107.5–112.6 before the long-poll change)',
   },
+  admission: {
+    budget: 122,
+    note: "API key with a request rate (RATE_LIMIT_PER_S: rate-limit-redis's script per request, two requests per job) and a max in flight (MAX_IN_FLIGHT_PER_KEY: the reserve script, a ZREM at the end); commands inside scripts count",
+    measured: '115.1–116.4 (2 runs, under load: the API-key line 101.6–103.5 in the same runs, so about +13)',
+  },
   preferWait: {
     budget: 112,
     note: 'one POST /v1/jobs with Prefer: wait per job instead of submit + long-poll',

@@ -20,6 +20,7 @@ import type { Registry } from 'prom-client';
 import { DeadWorkerRecovery } from './dead-worker-recovery.js';
 import { DecisionTimer } from './decision-timer.js';
 import { DispatchClaims } from './dispatch-claims.js';
+import { ExpectedWaitPublisher } from './expected-wait-publisher.js';
 import { RedisDispatchStore } from './dispatch-store.js';
 import { FleetGauges } from './fleet-gauges.js';
 import { FleetRefresh } from './fleet-refresh.js';
@@ -131,6 +132,17 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, workerQueue: (id) => workerQueues.get(id), publish, logger });
   const gauges = new FleetGauges({ metrics, policy: policyName, models: catalog.models });
+  const waits = new ExpectedWaitPublisher({
+    redis,
+    keys,
+    models: Object.keys(catalog.models),
+    snapshot: fleet.index,
+    heldByModel: () => holder?.heldByModel() ?? new Map(),
+    // Waiting in ingress, and taken by a dispatcher but not yet in a worker queue (held jobs are counted by model).
+    ingressWaiting: async () => Math.max(0, (await ingress.getJobCountByTypes('wait', 'prioritized', 'active')) - (holder?.count ?? 0)),
+    ttlMs: Math.max(5000, 5 * config.FLEET_REFRESH_MS),
+    logger,
+  });
   const refresh = new FleetRefresh({
     redis,
     keys,
@@ -139,6 +151,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       recovery.check(states, now);
       gauges.update(fleet.workers(), parked.models(now), now);
       holder?.round();
+      waits.publishSoon(now);
     },
     onModelServed: () => ingress.promoteJobs(),
     intervalMs: config.FLEET_REFRESH_MS,

@@ -81,6 +81,13 @@ export class JobHolder {
     return this.loop.held.count;
   }
 
+  /** Jobs held now, by model (for the expected wait the dispatcher publishes). */
+  heldByModel(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const held of this.byId.values()) counts.set(held.payload.model, (counts.get(held.payload.model) ?? 0) + 1);
+    return counts;
+  }
+
   hold(id: string, payload: JobPayload): Promise<HeldOutcome> {
     return new Promise((settle) => {
       if (this.cancels.take(id, this.now())) return settle({ kind: 'cancel' });

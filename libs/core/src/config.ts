@@ -57,6 +57,14 @@ export const configSchema = z.object({
     .optional()
     .transform((s, ctx) => parseSlo(s, ctx)),
   IDEMPOTENCY_TTL_S: positiveInt.default(86_400),
+  /** Requests per second per API key (all keyed routes; 0 = no limit). A key's own `rate` in API_KEYS_FILE wins. */
+  RATE_LIMIT_PER_S: nonNegativeInt.default(0),
+  /** Unfinished jobs per API key (0 = no limit). A key's own `maxInFlight` in API_KEYS_FILE wins. */
+  MAX_IN_FLIGHT_PER_KEY: nonNegativeInt.default(0),
+  /** Refuse (429) a job whose model's expected wait, as the dispatcher estimates it, is over this (0 = never). */
+  MAX_EXPECTED_WAIT_MS: nonNegativeInt.default(30_000),
+  /** Open long-polls, waits and event streams per API key in one API process (0 = no limit). */
+  MAX_WATCHERS_PER_KEY: nonNegativeInt.default(1000),
   API_KEYS: z
     .string()
     .optional()

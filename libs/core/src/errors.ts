@@ -20,6 +20,9 @@ export const ERROR_TABLE = {
   idempotency_mismatch: { status: 422, title: 'Idempotency-Key reused with a different body' },
   idempotency_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still being added' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  too_many_in_flight: { status: 429, title: 'Too many unfinished jobs for this API key' },
+  overloaded: { status: 429, title: 'Expected wait for this model is over the limit' },
+  too_many_watchers: { status: 429, title: 'Too many open long-polls or streams for this API key' },
   internal: { status: 500, title: 'Internal error' },
   redis_unavailable: { status: 503, title: 'Job store unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -7,6 +7,16 @@
 export const INGRESS_QUEUE = 'ingress';
 export const WEBHOOK_QUEUE = 'webhooks';
 const WORKER_QUEUE_PREFIX = 'worker.';
+/** What the dispatcher publishes at `expectedWait` for the API's admission guard. */
+export interface PublishedWaits {
+  /** When it was estimated (epoch ms). */
+  at: number;
+  /** Per model a live worker serves: how long a job submitted now should wait to start, in ms. */
+  waitMs: Record<string, number>;
+  /** Per model: how much each further job of it adds to that wait (ms), for jobs admitted since `at`. */
+  perJobMs: Record<string, number>;
+}
+
 /** Our own keys use a pseudo-queue name that BullMQ never creates. */
 const SCHED = 'sched';
 
@@ -49,6 +59,12 @@ export interface KeySpace {
   idempotency(jobId: string): string;
   /** Present (with a short TTL) while the add that an Idempotency-Key's pending record names may still land. */
   idempotencyInFlight(jobId: string): string;
+  /** The expected wait per model the dispatcher publishes (a JSON `PublishedWaits`). */
+  readonly expectedWait: string;
+  /** Unfinished jobs of one owner with a max-in-flight limit (sorted set, score = acceptance ms). */
+  inFlight(owner: string): string;
+  /** Prefix of the per-key request-rate counters (rate-limit-redis). */
+  readonly rateLimitPrefix: string;
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -69,5 +85,8 @@ export function keySpace(prefix: string): KeySpace {
     idempotencyInFlight: (jobId: string) => `${prefix}:${SCHED}:idem-inflight:${jobId}`,
     jobIndex: `${prefix}:${SCHED}:jobs`,
     jobIndexByModel: (model: string) => `${prefix}:${SCHED}:jobs:model:${model}`,
+    expectedWait: `${prefix}:${SCHED}:expected-wait`,
+    inFlight: (owner: string) => `${prefix}:${SCHED}:in-flight:${owner}`,
+    rateLimitPrefix: `${prefix}:${SCHED}:rate:`,
   });
 }

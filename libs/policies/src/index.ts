@@ -7,6 +7,7 @@ export { HeldJobs, type HeldJob, type HeldJobsOptions } from './held-jobs.js';
 export { DispatchLoop, type DispatchLoopOptions, type HeldOutcomes } from './dispatch-loop.js';
 export { withDeadlineGuard } from './deadline-guard.js';
 export { expectedDelayMs, expectedServiceMs } from './expected-delay.js';
+export { expectedWaits, NO_BACKLOG, type Backlog } from './expected-wait.js';
 export {
   FleetIndex,
   type FleetIndexOptions,
