@@ -19,6 +19,7 @@ import {
   type JobWaitResult,
   type SchedErrorCode,
 } from '@sched/core';
+import { tenantOf } from './api-keys.js';
 import { defineRoute, jsonResponse, type ApiRoute } from './api-route.js';
 import { closedSignal } from './closed-signal.js';
 import { jobAdmission } from './job-admission.js';
@@ -30,7 +31,7 @@ import type { SubmitRouteOptions } from './submit-route.js';
 /** The single submit route's collaborators; a batch needs `submitMany` and its own body limit. */
 export interface BatchRoutesOptions extends Omit<SubmitRouteOptions, 'config' | 'jobs'> {
   config: SubmitRouteOptions['config'] & Pick<Config, 'MAX_BATCH_BODY_BYTES'>;
-  jobs: Pick<JobGateway, 'submitMany' | 'readMany'>;
+  jobs: Pick<JobGateway, 'visibleTo'>;
 }
 
 /** What the whole request can be refused for; an item's own refusal is in its result. */
@@ -85,6 +86,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
       res.vary('Prefer');
       const preference = submitPreference(headers.Prefer);
       const batchKey = headers['Idempotency-Key'];
+      const tenantJobs = jobs.visibleTo(tenantOf(res));
       const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
       const results = new Array<JobBatchItem | undefined>(body.jobs.length);
       const refuse = (index: number, error: SchedError): void => {
@@ -109,13 +111,13 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         items.push(idempotency === undefined ? { request: job, id } : { request: job, idempotency });
         placed.push({ index, id, fresh: true, state: { status: 'queued', deadlineMs: job.deadlineMs } });
         // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
-        if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: job.deadlineMs });
+        if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: job.deadlineMs, owner: tenantJobs.viewer.id });
       }
       // Watching before the add: a new job's end cannot slip by, so it need not be read until it ends.
       const watch = preference.waitS === undefined || placed.length === 0 ? undefined : hub.watchMany(placed.map((item) => item.id));
       let outcome: SubmitOutcome = 'accepted';
       try {
-        const submitted = items.length === 0 ? [] : await jobs.submitMany(items);
+        const submitted = items.length === 0 ? [] : await tenantJobs.submitMany(items);
         const accepted: AcceptedItem[] = [];
         for (const [i, result] of submitted.entries()) {
           const item = placed[i];
@@ -132,7 +134,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         if (watch !== undefined && preference.waitS !== undefined && accepted.length > 0) {
           try {
             const waited = await waitForJobs({
-              jobs,
+              jobs: tenantJobs,
               watch,
               ids: accepted.map((item) => item.id),
               // A replayed key answers the first job, which may have ended long ago: it is read first.
@@ -181,11 +183,12 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
     responses: { 200: jsonResponse('Every known job, and which are still pending or unknown', jobWaitResultSchema) },
     errors: ENVELOPE_ERRORS,
     handle: async ({ body }, _req, res) => {
+      const tenantJobs = jobs.visibleTo(tenantOf(res));
       const ids = [...new Set(body.ids)];
       const watch = hub.watchMany(ids);
       let waited;
       try {
-        waited = await waitForJobs({ jobs, watch, ids, waitS: body.timeoutS, signal: closedSignal(res), readPendingAtEnd: true });
+        waited = await waitForJobs({ jobs: tenantJobs, watch, ids, waitS: body.timeoutS, signal: closedSignal(res), readPendingAtEnd: true });
       } finally {
         watch.close();
       }

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { keySpace, loadCatalog, type Config, type Catalog } from '@sched/core';
+import { keySpace, loadCatalog, loadTenants, type Config, type Catalog } from '@sched/core';
 import { RedisErrorLog, closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { createApiMetrics, createRegistry } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -42,6 +42,8 @@ export interface Api {
 
 export async function createApi(config: Config, options: ApiOptions = {}): Promise<Api> {
   const catalog = options.fleet ?? loadCatalog(config.FLEET_FILE);
+  // Before any connection: a bad API_KEYS_FILE stops the start with one line.
+  const tenants = loadTenants(config);
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const registry = createRegistry('api');
@@ -77,13 +79,13 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger }),
     // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
     ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger }),
-    ...jobRoutes({ jobs, hub, canceller: new JobCanceller({ jobs, hub }) }),
+    ...jobRoutes({ jobs, hub, cancellerFor: (visible) => new JobCanceller({ jobs: visible, hub }) }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),
     pageRoute({ path: '/', operationId: 'getFleetPage', summary: 'The live fleet page', description: 'HTML page following /v1/fleet/stream', access: 'browser', html: FLEET_PAGE }),
     board.entry,
   ];
-  const keyCheck = apiKeyCheck(config.API_KEYS, () => rejections.count('unauthorized'));
+  const keyCheck = apiKeyCheck(tenants, () => rejections.count('unauthorized'));
 
   const app = express();
   app.disable('x-powered-by');

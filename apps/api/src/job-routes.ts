@@ -12,17 +12,20 @@ import {
   jobViewSchema,
 } from '@sched/core';
 import { defineRoute, jsonResponse, textResponse, type ApiRoute } from './api-route.js';
+import { tenantOf } from './api-keys.js';
 import type { JobCanceller } from './job-canceller.js';
 import { streamJobEvents } from './job-events.js';
-import type { JobGateway } from './job-gateway.js';
+import { LIST_READ_BUDGET, type JobGateway } from './job-gateway.js';
 import { closedSignal } from './closed-signal.js';
 import { longPoll } from './long-poll.js';
 import type { StatusHub } from './status-hub.js';
+import type { TenantJobs } from './tenant-jobs.js';
 
 export interface JobRoutesOptions {
-  jobs: Pick<JobGateway, 'read' | 'readMany' | 'list'>;
+  jobs: Pick<JobGateway, 'visibleTo'>;
   hub: Pick<StatusHub, 'watch' | 'watchMany' | 'acceptedState'>;
-  canceller: Pick<JobCanceller, 'cancel'>;
+  /** A canceller acting through one tenant's view of the jobs. */
+  cancellerFor(jobs: TenantJobs): Pick<JobCanceller, 'cancel'>;
 }
 
 const SSE_JOB = [
@@ -37,7 +40,7 @@ const notFound = (params: Request['params']): SchedError => jobNotFound(String(p
 
 /** Reading, listing, cancelling and following jobs (submitting: submit-route.ts). */
 export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
-  const { jobs, hub, canceller } = options;
+  const { jobs, hub, cancellerFor } = options;
   return [
     defineRoute({
       method: 'get',
@@ -45,11 +48,16 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       operationId: 'listJobs',
       tag: 'jobs',
       summary: 'List jobs, newest first',
+      description: [
+        'The caller\'s own jobs (an admin key: every tenant\'s), from a per-owner index: a listing never reads another tenant\'s jobs.',
+        `One request reads at most ${LIST_READ_BUDGET} jobs: with \`status\`, a page may hold fewer than \`limit\` jobs (even none) and still carry`,
+        '`nextCursor`; follow it until it is absent to see every match.',
+      ].join(' '),
       request: { query: jobListQuerySchema },
       responses: { 200: jsonResponse('One page of jobs', jobListSchema) },
       errors: ['invalid_query', 'unauthorized', 'redis_unavailable'],
       handle: async ({ query }, _req, res) => {
-        const page = await jobs.list(query);
+        const page = await jobs.visibleTo(tenantOf(res)).list(query);
         res.json({ jobs: page.jobs, ...(page.next === undefined ? {} : { nextCursor: encodeJobListCursor(page.next) }) });
       },
     }),
@@ -65,7 +73,8 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       errors: ['invalid_query', 'unauthorized', 'job_not_found', 'redis_unavailable'],
       notFound,
       handle: async ({ params: { id }, query: { wait } }, _req, res) => {
-        const view = wait === undefined || wait === 0 ? await jobs.read(id) : await longPoll(jobs, hub, id, wait, closedSignal(res));
+        const visible = jobs.visibleTo(tenantOf(res));
+        const view = wait === undefined || wait === 0 ? await visible.read(id) : await longPoll(visible, hub, id, wait, closedSignal(res));
         if (view === null) throw jobNotFound(id);
         res.json(view);
       },
@@ -82,7 +91,7 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       errors: ['unauthorized', 'job_not_found', 'job_not_cancellable', 'redis_unavailable'],
       notFound,
       handle: async ({ params: { id } }, _req, res) => {
-        const view = await canceller.cancel(id);
+        const view = await cancellerFor(jobs.visibleTo(tenantOf(res))).cancel(id);
         if (view === null) throw jobNotFound(id);
         res.json(view);
       },
@@ -97,7 +106,7 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       responses: { 200: textResponse('text/event-stream', SSE_JOB) },
       errors: ['unauthorized', 'job_not_found', 'redis_unavailable'],
       notFound,
-      handle: ({ params: { id }, headers }, _req, res) => streamJobEvents(jobs, hub, id, headers['Last-Event-ID'], res),
+      handle: ({ params: { id }, headers }, _req, res) => streamJobEvents(jobs.visibleTo(tenantOf(res)), hub, id, headers['Last-Event-ID'], res),
     }),
   ];
 }

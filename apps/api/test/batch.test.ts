@@ -265,17 +265,17 @@ describe('JobGateway.submitMany', () => {
     // the idempotency records (plain connection) are the round before.
     const measure = (): { commands: { count(): number }; queues: { count(): number } } => ({ commands: roundTrips(redis.stream), queues: roundTrips(queueConnection.stream) });
     try {
-      await gateway.submitMany([{ request: request(0), idempotency: { key: 'warm', scope: 'global' } }]);
+      await gateway.submitMany([{ request: request(0), idempotency: { key: 'warm', scope: 'global' } }], 'anonymous');
       const keyedRounds = measure();
-      const keyed = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })));
+      const keyed = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })), 'anonymous');
       expect(keyed.every((r) => r.ok && !r.replayed)).toBe(true);
       expect([keyedRounds.commands.count(), keyedRounds.queues.count()]).toEqual([2, 1]);
       const replayed = measure();
-      const again = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })));
+      const again = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })), 'anonymous');
       expect(again.every((r) => r.ok && r.replayed)).toBe(true);
       expect([replayed.commands.count(), replayed.queues.count()]).toEqual([1, 0]);
       const unkeyed = measure();
-      await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i) })));
+      await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i) })), 'anonymous');
       expect([unkeyed.commands.count(), unkeyed.queues.count()]).toEqual([1, 1]);
     } finally {
       await gateway.close();

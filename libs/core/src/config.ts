@@ -15,6 +15,12 @@ const nonNegativeInt = z.coerce
   .int({ error: 'expected a non-negative integer' })
   .min(0, { error: 'expected a non-negative integer' });
 
+const keyList = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
+  .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' });
+
 export const POLICY_NAMES = ['greedy-gpu', 'round-robin', 'random', 'jsq', 'p2c', 'sed', 'sed-late', 'cost'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -57,11 +63,11 @@ export const configSchema = z.object({
     .optional()
     .transform((s, ctx) => parseSlo(s, ctx)),
   IDEMPOTENCY_TTL_S: positiveInt.default(86_400),
-  API_KEYS: z
-    .string()
-    .optional()
-    .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
-    .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' }),
+  API_KEYS: keyList,
+  /** Named keys with limits, JSON or YAML (see libs/core/src/tenants.ts); read by loadTenants, not here. */
+  API_KEYS_FILE: z.string().min(1).optional(),
+  /** Keys with the admin role: every tenant's jobs, Bull Board's mutations. */
+  ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, { error: 'expected whsec_ followed by a base64 secret of at least 24 bytes' })

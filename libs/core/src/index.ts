@@ -11,3 +11,4 @@ export * from './rng.js';
 export * from './derive-job-view.js';
 export * from './api-schemas.js';
 export * from './job-batch.js';
+export * from './tenants.js';

@@ -43,6 +43,10 @@ export interface KeySpace {
   readonly jobIndex: string;
   /** The same, per model. */
   jobIndexByModel(model: string): string;
+  /** The jobs of one owner (a tenant id), so a tenant's listing reads only its own jobs. */
+  jobIndexByOwner(owner: string): string;
+  /** The same, per owner and model. */
+  jobIndexByOwnerModel(owner: string, model: string): string;
   /** Delivery state of a job's webhook (hash: state, attempts, lastStatus, lastError, deliveredAt). */
   webhookState(jobId: string): string;
   /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
@@ -66,5 +70,7 @@ export function keySpace(prefix: string): KeySpace {
     idempotency: (jobId: string) => `${prefix}:${SCHED}:idem:${jobId}`,
     jobIndex: `${prefix}:${SCHED}:jobs`,
     jobIndexByModel: (model: string) => `${prefix}:${SCHED}:jobs:model:${model}`,
+    jobIndexByOwner: (owner: string) => `${prefix}:${SCHED}:jobs:owner:${owner}`,
+    jobIndexByOwnerModel: (owner: string, model: string) => `${prefix}:${SCHED}:jobs:owner:${owner}:model:${model}`,
   });
 }
