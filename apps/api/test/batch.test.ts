@@ -103,12 +103,13 @@ describe('POST /v1/jobs/batch', () => {
     expect(body.accepted).toBe(MAX_BATCH_JOBS);
     expect(new Set(acceptedIds(body)).size).toBe(MAX_BATCH_JOBS);
     expect(calls('evalsha') + calls('eval')).toBe(MAX_BATCH_JOBS);
-    // The listing index: one ZADD for all the jobs and one for the model's index, each trimmed at
-    // most once (trims are rate-limited per process: see the gateway's test below).
+    // The listing index: one ZADD for all the jobs, one for the model's, one for the owner's and one
+    // for the owner's and model's, each trimmed at most once (trims are rate-limited per process: see
+    // the gateway's test below).
     // (BullMQ's add script makes its own ZADDs per job: a one-job batch shows how many.)
-    const scriptZadds = one.calls('zadd') - 2;
-    expect(calls('zadd') - MAX_BATCH_JOBS * scriptZadds).toBe(2);
-    expect(calls('zremrangebyscore')).toBeLessThanOrEqual(2);
+    const scriptZadds = one.calls('zadd') - 4;
+    expect(calls('zadd') - MAX_BATCH_JOBS * scriptZadds).toBe(4);
+    expect(calls('zremrangebyscore')).toBeLessThanOrEqual(4);
     // No idempotency key: no SET NX GET at all.
     expect(calls('set')).toBe(0);
   });
@@ -292,11 +293,12 @@ describe('the listing index', () => {
       return ((await commandCounts()).get('zremrangebyscore') ?? 0) - before;
     };
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    // Both keys (all jobs, and the model's) once, then not again within the second, then again after it.
-    expect(await trims(3)).toBe(2);
+    // The four keys (all jobs, the model's, the owner's, the owner's and model's) once, then not again
+    // within the second, then again after it.
+    expect(await trims(3)).toBe(4);
     expect(await trims(3)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(await trims(3)).toBe(2);
+    expect(await trims(3)).toBe(4);
   });
 });
 
