@@ -70,7 +70,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   hub.start();
   const recent = new RecentCompletions(Date.now());
   hub.onMessage((message) => recent.record(message));
-  const board = createBoard({ config, redis: queueConnection, redisLog, logger });
+  const board = createBoard({ config, keysEnabled: tenants.enabled, redis: queueConnection, redisLog, logger });
   const syncBoard = (): void => void board.sync().catch((error: unknown) => logger.debug({ err: String(error) }, 'bull board sync failed'));
   syncBoard();
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);

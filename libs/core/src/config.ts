@@ -81,7 +81,14 @@ export const configSchema = z.object({
   METRICS_ENABLED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
   /** Keep BullMQ's per-queue event streams (for a QueueEvents listener); off, they are not written. */
   BULLMQ_EVENTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
-  BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
+  /**
+   * Unset: Bull Board's mutations for admin keys only (none without keys); `true`: for no one;
+   * `false`: also for everyone when the server has no keys (a trusted network). See bull-board.ts.
+   */
+  BULL_BOARD_READ_ONLY: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -8,6 +8,7 @@ export const ERROR_TABLE = {
   validation_failed: { status: 400, title: 'Request does not match the schema' },
   invalid_query: { status: 400, title: 'Invalid query parameter' },
   unauthorized: { status: 401, title: 'Missing or invalid API key' },
+  forbidden: { status: 403, title: 'Not allowed for this API key' },
   job_not_found: { status: 404, title: 'No such job' },
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
