@@ -17,6 +17,7 @@ import { pageRoute } from './html-page.js';
 import { JobCanceller } from './job-canceller.js';
 import { JobGateway } from './job-gateway.js';
 import { JobRejections } from './job-rejections.js';
+import { jobRetryRoute } from './job-retry-route.js';
 import { jobRoutes } from './job-routes.js';
 import { operationRoutes } from './operation-routes.js';
 import { problemHandler, routeNotFound } from './problem.js';
@@ -79,6 +80,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger }),
     // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
     ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger }),
+    jobRetryRoute({ config, catalog, jobs, metrics }),
     ...jobRoutes({ jobs, hub, cancellerFor: (visible) => new JobCanceller({ jobs: visible, hub }) }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),

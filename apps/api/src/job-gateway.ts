@@ -322,6 +322,34 @@ export class JobGateway {
     return (await this.guard(() => queue.remove(id))) === 1;
   }
 
+  /** The payload a job was submitted with (its input included); null when it is gone or left no queue job (a terminal record). */
+  async readPayload(id: string): Promise<JobPayload | null> {
+    return this.guard(async () => {
+      const [[, ingressData], [, route]] = ((await this.redis.multi().hget(this.keys.jobHash(INGRESS_QUEUE, id), 'data').get(this.keys.route(id)).exec()) ?? [
+        [null, null],
+        [null, null],
+      ]) as [[unknown, string | null], [unknown, string | null]];
+      const data = ingressData ?? (route === null ? null : await this.redis.hget(this.keys.jobHash(workerQueueName(route), id), 'data'));
+      return data === null ? null : (JSON.parse(data) as JobPayload);
+    });
+  }
+
+  /**
+   * Deletes a finished job's data before its retention ends: its queue jobs (ingress, and the
+   * worker queue's), route, terminal and webhook records, Idempotency-Key record and listing
+   * entries. 409 when a queue still holds it locked (being dispatched or run): nothing is deleted.
+   */
+  async purge(job: { id: string; owner: string; model: string; workerId?: string }): Promise<void> {
+    const { id } = job;
+    const removed = await Promise.all([this.remove(id), job.workerId === undefined ? true : this.remove(id, job.workerId)]);
+    if (!removed.every(Boolean)) throw new SchedError('job_not_cancellable', `job ${id} is being dispatched or run; try again once it has finished`);
+    const pipeline = this.redis.pipeline().del(this.keys.route(id), this.keys.terminal(id), this.keys.webhookState(id), this.keys.idempotency(id));
+    for (const key of this.indexKeys(job.owner, job.model)) pipeline.zrem(key, id);
+    await this.guard(async () => {
+      for (const [error] of (await pipeline.exec()) ?? []) if (error !== null) throw this.storeError(error);
+    });
+  }
+
   /** Asks the dispatcher holding the job in ingress to let go of it (it answers on the status channel). */
   async requestCancel(id: string): Promise<void> {
     await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));

@@ -1,9 +1,11 @@
 import type { Request } from 'express';
 import {
   MAX_LONG_POLL_S,
-  type SchedError,
+  SchedError,
   encodeJobListCursor,
   jobEventsHeadersSchema,
+  isTerminal,
+  jobDeleteQuerySchema,
   jobIdParamsSchema,
   jobListQuerySchema,
   jobListSchema,
@@ -84,16 +86,32 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       path: '/v1/jobs/:id',
       operationId: 'cancelJob',
       tag: 'jobs',
-      summary: 'Cancel a job that has not started',
-      description: 'A job already cancelled answers 200 again; one running or finished answers 409.',
-      request: { params: jobIdParamsSchema },
-      responses: { 200: jsonResponse('The cancelled job (`status: cancelled`)', jobViewSchema) },
-      errors: ['unauthorized', 'job_not_found', 'job_not_cancellable', 'redis_unavailable'],
+      summary: 'Cancel a job that has not started, or delete a job\'s data',
+      description: [
+        'A job already cancelled answers 200 again; one running or finished answers 409.',
+        "With `purge=true`: deletes the job's data now instead of at the end of its retention (its input and result, its listing entries, the record",
+        'of its Idempotency-Key, which then makes a new job): a finished job at once, one not yet started after cancelling it; a running job answers 409.',
+        'A webhook delivery already under way still sends what it carries. Then the job is 404.',
+      ].join(' '),
+      request: { params: jobIdParamsSchema, query: jobDeleteQuerySchema },
+      responses: { 200: jsonResponse('The cancelled job (`status: cancelled`)', jobViewSchema), 204: { description: 'Purged: the job and its data are gone' } },
+      errors: ['invalid_query', 'unauthorized', 'job_not_found', 'job_not_cancellable', 'redis_unavailable'],
       notFound,
-      handle: async ({ params: { id } }, _req, res) => {
-        const view = await cancellerFor(jobs.visibleTo(tenantOf(res))).cancel(id);
+      handle: async ({ params: { id }, query: { purge } }, _req, res) => {
+        const visible = jobs.visibleTo(tenantOf(res));
+        if (!purge) {
+          const view = await cancellerFor(visible).cancel(id);
+          if (view === null) throw jobNotFound(id);
+          res.json(view);
+          return;
+        }
+        const view = await visible.read(id);
         if (view === null) throw jobNotFound(id);
-        res.json(view);
+        if (view.status === 'running') throw new SchedError('job_not_cancellable', `job ${id} is running; purge it once it has finished`);
+        // A job not yet started is cancelled first (409 once it runs), so no worker picks it up mid-purge.
+        if (!isTerminal(view.status) && (await cancellerFor(visible).cancel(id)) === null) throw jobNotFound(id);
+        await visible.purge(view);
+        res.status(204).end();
       },
     }),
     defineRoute({

@@ -4,7 +4,7 @@ import type { JobGateway, SubmitAccepted, SubmitItem, SubmitResult } from './job
 /** The gateway calls a tenant's view of the jobs is made of. */
 export type TenantJobsSource = Pick<
   JobGateway,
-  'readOwned' | 'readManyOwned' | 'list' | 'submit' | 'submitMany' | 'remove' | 'requestCancel' | 'recordTerminal'
+  'readOwned' | 'readManyOwned' | 'readPayload' | 'list' | 'submit' | 'submitMany' | 'remove' | 'requestCancel' | 'recordTerminal' | 'purge'
 >;
 
 /**
@@ -49,6 +49,23 @@ export class TenantJobs {
 
   submitMany(items: readonly SubmitItem[]): Promise<SubmitResult[]> {
     return this.source.submitMany(items, this.viewer.id);
+  }
+
+  /** A job submitted again from one this tenant was shown (`item.retryOf`): it belongs to that job's owner, not to an admin retrying it. */
+  resubmit(item: SubmitItem & { retryOf: string }): Promise<SubmitAccepted> {
+    return this.source.submit(item, this.mustHaveSeen(item.retryOf));
+  }
+
+  /** The payload of a job this tenant was shown. */
+  readPayload(id: string): ReturnType<TenantJobsSource['readPayload']> {
+    this.mustHaveSeen(id);
+    return this.source.readPayload(id);
+  }
+
+  /** Deletes the data of a job this tenant was shown (see JobGateway.purge); `view` is how it was read. */
+  async purge(view: Pick<JobView, 'id' | 'model' | 'worker'>): Promise<void> {
+    const owner = this.mustHaveSeen(view.id);
+    await this.source.purge({ id: view.id, owner, model: view.model, ...(view.worker === undefined ? {} : { workerId: view.worker.id }) });
   }
 
   /** See JobGateway.remove; only for a job this tenant was shown. */

@@ -78,6 +78,7 @@ export const jobViewSchema = z.object({
   timings: jobTimingsSchema,
   metadata: jobRequestSchema.shape.metadata,
   webhook: webhookViewSchema.optional(),
+  retryOf: jobId.optional().meta({ description: 'The failed job this one retries (made by `POST /v1/jobs/{id}/retry`)' }),
 }).meta({ id: 'JobView', description: 'A job as `GET /v1/jobs/{id}` reads it' });
 
 export const jobAcceptedSchema = z.object({
@@ -154,6 +155,18 @@ export const jobReadQuerySchema = z.object({
 });
 
 export const jobIdParamsSchema = z.object({ id: jobId });
+
+/** Query of `DELETE /v1/jobs/:id`. */
+export const jobDeleteQuerySchema = z.strictObject({
+  purge: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .optional()
+    .transform((value) => value === 'true')
+    .meta({
+      description:
+        "`true`: delete the job's data now (input, result, listing entries, Idempotency-Key record) rather than at the end of its retention; a job not yet started is cancelled first, a running one answers 409",
+    }),
+});
 
 /** Headers of `POST /v1/jobs`. */
 export const jobSubmitHeadersSchema = z.object({

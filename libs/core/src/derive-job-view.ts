@@ -89,6 +89,7 @@ export function deriveOwnedJob(records: JobRecords): OwnedJob | null {
   else if (status === 'failed') view.error = decodeJobError(source.failedReason ?? 'execution_failed: unknown failure');
   if (payload.metadata !== undefined) view.metadata = payload.metadata;
   if (payload.deadlineMs !== undefined) view.deadlineMs = payload.deadlineMs;
+  if (payload.retryOf !== undefined) view.retryOf = payload.retryOf;
   if (payload.webhook !== undefined) view.webhook = webhookView(records.webhook ?? {});
 
   const t = view.timings;

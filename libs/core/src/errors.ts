@@ -13,6 +13,7 @@ export const ERROR_TABLE = {
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
   job_not_cancellable: { status: 409, title: 'Job is running or finished' },
+  job_not_retryable: { status: 409, title: 'Only a failed job can be retried' },
   payload_too_large: { status: 413, title: 'Request body too large' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
   unknown_model: { status: 422, title: 'No such model in the catalog' },

@@ -74,6 +74,8 @@ export interface JobView {
   metadata?: JobRequest['metadata'];
   /** Delivery of the job's webhook, when it was submitted with one. */
   webhook?: WebhookView;
+  /** The failed job this one retries, when it was made by `POST /v1/jobs/:id/retry`. */
+  retryOf?: string;
 }
 
 export const WEBHOOK_STATES = ['pending', 'retrying', 'delivered', 'failed'] as const;
