@@ -25,6 +25,7 @@ import { RecentCompletions } from './recent-completions.js';
 import { routeTable } from './route-table.js';
 import { StatusHub } from './status-hub.js';
 import { submitRoute } from './submit-route.js';
+import { usageRoute } from './usage-route.js';
 
 export interface ApiOptions {
   /** @defaultValue the fleet file named by FLEET_FILE (the model catalog) */
@@ -81,6 +82,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
     ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger }),
     jobRetryRoute({ config, catalog, jobs, metrics }),
+    usageRoute({ tenants, catalog, jobs }),
     ...jobRoutes({ jobs, hub, cancellerFor: (visible) => new JobCanceller({ jobs: visible, hub }) }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),

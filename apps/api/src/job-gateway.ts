@@ -5,6 +5,7 @@ import {
   BULLMQ_PRIORITY,
   INGRESS_QUEUE,
   SchedError,
+  USAGE_FIELDS,
   canSeeJob,
   encodeTerminalRecord,
   keySpace,
@@ -229,6 +230,7 @@ export class JobGateway {
     }
     const pipeline = this.redis.pipeline();
     for (const [key, members] of byKey) pipeline.zadd(key, ...members);
+    pipeline.hincrby(this.keys.usage(owner), USAGE_FIELDS.submitted, jobs.length);
     // Trimming is for memory, not correctness (listings skip entries whose job is gone): each index
     // key is trimmed at most once per INDEX_TRIM_INTERVAL_MS by this process, not on every submit.
     const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
@@ -350,6 +352,18 @@ export class JobGateway {
     });
   }
 
+  /** The usage counters of each owner (see USAGE_FIELDS), in the order asked: one round trip. */
+  async usage(owners: readonly string[]): Promise<Record<string, string>[]> {
+    const pipeline = this.redis.pipeline();
+    for (const owner of owners) pipeline.hgetall(this.keys.usage(owner));
+    return this.guard(async () =>
+      ((await pipeline.exec()) ?? []).map(([error, record]) => {
+        if (error !== null) throw this.storeError(error);
+        return record as Record<string, string>;
+      }),
+    );
+  }
+
   /** Asks the dispatcher holding the job in ingress to let go of it (it answers on the status channel). */
   async requestCancel(id: string): Promise<void> {
     await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
@@ -357,7 +371,9 @@ export class JobGateway {
 
   /** The record of a job that left the queues without running, kept as long as a result. */
   async recordTerminal(job: OwnedJob): Promise<void> {
-    await this.guard(() => this.redis.set(this.keys.terminal(job.view.id), encodeTerminalRecord(job), 'EX', this.config.RESULT_TTL_S));
+    const multi = this.redis.multi().set(this.keys.terminal(job.view.id), encodeTerminalRecord(job), 'EX', this.config.RESULT_TTL_S);
+    if (job.view.status === 'cancelled') multi.hincrby(this.keys.usage(job.owner), USAGE_FIELDS.cancelled, 1);
+    await this.guard(() => multi.exec());
   }
 
   /** Every worker ever seen, with its descriptor and queue counts. */

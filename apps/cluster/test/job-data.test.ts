@@ -122,3 +122,34 @@ describe('DELETE /v1/jobs/:id?purge=true', () => {
     expect((await ctx.client.wait(slow.id, { timeoutS: 10 })).status).toBe('completed');
   });
 });
+
+describe('GET /v1/usage', () => {
+  interface Usage {
+    tenant: string;
+    jobs: { submitted: number; completed: number; failed: number; cancelled: number };
+    serviceSeconds: number;
+    cost: number;
+  }
+  const usage = async (key: string): Promise<Usage[]> => {
+    const res = await call('GET', '/v1/usage', key);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { tenants: Usage[] }).tenants;
+  };
+
+  it("counts a key's jobs by outcome, their service time and its cost, for that key alone (an admin: every key)", async () => {
+    for (let i = 0; i < 2; i++) expect((await submitAndWait(KEY_B, { input: i })).status).toBe('completed');
+    const parked = (await (await call('POST', '/v1/jobs', KEY_B, { model: 'rare', input: 1 })).json()) as JobAccepted;
+    expect((await call('DELETE', `/v1/jobs/${parked.id}`, KEY_B)).status).toBe(200);
+    // The worker counts after it reports the end: a moment later than the answer.
+    await expect.poll(async () => (await usage(KEY_B))[0]?.jobs, { timeout: 5000 }).toEqual({ submitted: 3, completed: 2, failed: 0, cancelled: 1 });
+    const [b] = await usage(KEY_B);
+    expect(b?.tenant).toBe('key-2');
+    expect(b?.serviceSeconds).toBeGreaterThan(0);
+    // Both ran on gpu-0, at 2 per hour.
+    expect(b?.cost).toBeCloseTo(((b?.serviceSeconds ?? 0) / 3600) * 2, 5);
+    expect((await usage(KEY_A)).map((u) => u.tenant)).toEqual(['key-1']);
+    const all = await usage(ADMIN);
+    expect(all.map((u) => u.tenant)).toEqual(['key-1', 'key-2', 'admin-1', 'anonymous']);
+    expect(all[1]?.jobs).toEqual(b?.jobs);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { BULLMQ_PRIORITY, encodeTerminalRecord, type Config, type JobPayload, type JobView, type KeySpace } from '@sched/core';
+import { BULLMQ_PRIORITY, USAGE_FIELDS, encodeTerminalRecord, type Config, type JobPayload, type JobView, type KeySpace } from '@sched/core';
 import { workerJobOptions, type JobReader, type WebhookOutbox } from '@sched/runtime';
 import type { Claim } from './dispatch-claims.js';
 import type { DispatchStore } from './route-job.js';
@@ -11,7 +11,7 @@ const ROUTE_GRACE_S = 86_400;
 
 export interface RedisDispatchStoreOptions {
   readonly config: Pick<Config, 'RESULT_TTL_S' | 'MAX_ATTEMPTS' | 'RETRY_BACKOFF_MS'>;
-  readonly keys: Pick<KeySpace, 'route' | 'terminal'>;
+  readonly keys: Pick<KeySpace, 'route' | 'terminal' | 'usage'>;
   /** The connection status messages are published on too (`publish`): Redis applies both in order. */
   readonly redis: Redis;
   readonly workerQueues: Pick<WorkerQueues, 'get'>;
@@ -56,7 +56,11 @@ export class RedisDispatchStore implements DispatchStore {
     if (job !== null) {
       const cancelled: JobView = { ...job.view, status: 'cancelled', timings: { ...job.view.timings, finishedAt: new Date(at).toISOString() } };
       delete cancelled.worker;
-      await redis.set(keys.terminal(jobId), encodeTerminalRecord({ view: cancelled, owner: job.owner }), 'EX', config.RESULT_TTL_S);
+      await redis
+        .multi()
+        .set(keys.terminal(jobId), encodeTerminalRecord({ view: cancelled, owner: job.owner }), 'EX', config.RESULT_TTL_S)
+        .hincrby(keys.usage(job.owner), USAGE_FIELDS.cancelled, 1)
+        .exec();
     }
     this.options.publish({ id: jobId, status: 'cancelled', at, attempt: job?.view.attempts ?? 0 });
   }

@@ -156,6 +156,26 @@ export const jobReadQuerySchema = z.object({
 
 export const jobIdParamsSchema = z.object({ id: jobId });
 
+const usageCount = z.int().nonnegative();
+
+export const tenantUsageSchema = z
+  .object({
+    tenant: z.string().meta({ description: 'The key\'s name (API_KEYS_FILE `name`, `key-<n>`, `admin-<n>`), or `anonymous`' }),
+    jobs: z
+      .object({
+        submitted: usageCount,
+        completed: usageCount,
+        failed: usageCount.meta({ description: 'Failed on a worker after its retries (a job that failed before running, e.g. its deadline, is not counted)' }),
+        cancelled: usageCount,
+      })
+      .meta({ description: 'Jobs by outcome since usage was first recorded' }),
+    serviceSeconds: z.number().nonnegative().meta({ description: "Workers' busy time for the finished jobs (each job's last execution)" }),
+    cost: z.number().nonnegative().meta({ description: "Σ per worker of service hours × its fleet-file `costPerHour` (0 for a worker without one), in the fleet file's currency unit" }),
+  })
+  .meta({ id: 'TenantUsage' });
+
+export const usageListSchema = z.object({ tenants: z.array(tenantUsageSchema) }).meta({ id: 'UsageList' });
+
 /** Query of `DELETE /v1/jobs/:id`. */
 export const jobDeleteQuerySchema = z.strictObject({
   purge: z

@@ -12,3 +12,4 @@ export * from './derive-job-view.js';
 export * from './api-schemas.js';
 export * from './job-batch.js';
 export * from './tenants.js';
+export * from './tenant-usage.js';

@@ -51,6 +51,8 @@ export interface KeySpace {
   webhookState(jobId: string): string;
   /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
   idempotency(jobId: string): string;
+  /** A tenant's usage counters (hash; fields in libs/core/src/tenant-usage.ts), kept with no expiry. */
+  usage(owner: string): string;
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -68,6 +70,7 @@ export function keySpace(prefix: string): KeySpace {
     terminal: (jobId: string) => `${prefix}:${SCHED}:terminal:${jobId}`,
     webhookState: (jobId: string) => `${prefix}:${SCHED}:webhook:${jobId}`,
     idempotency: (jobId: string) => `${prefix}:${SCHED}:idem:${jobId}`,
+    usage: (owner: string) => `${prefix}:${SCHED}:usage:${owner}`,
     jobIndex: `${prefix}:${SCHED}:jobs`,
     jobIndexByModel: (model: string) => `${prefix}:${SCHED}:jobs:model:${model}`,
     jobIndexByOwner: (owner: string) => `${prefix}:${SCHED}:jobs:owner:${owner}`,
