@@ -81,9 +81,9 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger }),
     // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
     ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger }),
+    ...jobRoutes({ jobs, hub, cancellerFor: (visible) => new JobCanceller({ jobs: visible, hub }) }),
     jobRetryRoute({ config, catalog, jobs, metrics }),
     usageRoute({ tenants, catalog, jobs }),
-    ...jobRoutes({ jobs, hub, cancellerFor: (visible) => new JobCanceller({ jobs: visible, hub }) }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),
     pageRoute({ path: '/', operationId: 'getFleetPage', summary: 'The live fleet page', description: 'HTML page following /v1/fleet/stream', access: 'browser', html: FLEET_PAGE }),
