@@ -128,6 +128,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
             continue;
           }
           metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+          if (!result.replayed) metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
           results[item.index] = { status: 202, job: result.accepted };
           accepted.push({ ...item, fresh: !result.replayed });
         }

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { keySpace, loadCatalog, loadTenants, type Config, type Catalog } from '@sched/core';
+import { ANONYMOUS_TENANT, keySpace, loadCatalog, loadTenants, type Config, type Catalog } from '@sched/core';
 import { RedisErrorLog, closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { createApiMetrics, createRegistry } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -51,6 +51,8 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const registry = createRegistry('api');
   const metrics = createApiMetrics(registry, config.METRICS_ENABLED);
   const rejections = new JobRejections(metrics.jobsRejected);
+  // One series per configured key (or the anonymous tenant), at 0 before its first job.
+  for (const tenant of tenants.enabled ? tenants.tenants : [ANONYMOUS_TENANT]) metrics.tenantJobsSubmitted.inc({ tenant: tenant.name }, 0);
 
   const producer = { commandTimeoutMs: config.REDIS_TIMEOUT_MS, bullmqEvents: config.BULLMQ_EVENTS };
   // Plain commands (reads, index, idempotency, publish) and BullMQ's queues on separate connections:

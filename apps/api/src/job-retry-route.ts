@@ -10,7 +10,7 @@ export interface JobRetryRouteOptions {
   config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>;
   catalog: Pick<Catalog, 'models'>;
   jobs: Pick<JobGateway, 'visibleTo'>;
-  metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
+  metrics: Pick<ApiMetrics, 'jobsSubmitted' | 'tenantJobsSubmitted'>;
 }
 
 /** UUID v5 namespace of the ids of retries. */
@@ -84,6 +84,7 @@ export function jobRetryRoute(options: JobRetryRouteOptions): ApiRoute {
       admit(request);
       const { accepted } = await visible.resubmit({ request, id: retryId, retryOf: id });
       metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+      metrics.tenantJobsSubmitted.inc({ tenant: visible.viewer.name });
       res.status(202).location(location).json(accepted);
     },
   });

@@ -27,7 +27,7 @@ export interface JobRoutesOptions {
   jobs: Pick<JobGateway, 'visibleTo'>;
   hub: Pick<StatusHub, 'watch' | 'watchMany' | 'acceptedState'>;
   /** A canceller acting through one tenant's view of the jobs. */
-  cancellerFor(jobs: TenantJobs): Pick<JobCanceller, 'cancel'>;
+  cancellerFor: (jobs: TenantJobs) => Pick<JobCanceller, 'cancel'>;
 }
 
 const SSE_JOB = [

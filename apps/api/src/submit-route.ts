@@ -28,7 +28,7 @@ export interface SubmitRouteOptions {
   jobs: Pick<JobGateway, 'visibleTo'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
   hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
-  metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
+  metrics: Pick<ApiMetrics, 'jobsSubmitted' | 'tenantJobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
 }
@@ -96,6 +96,7 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
         const result = await tenantJobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
         accepted = result.accepted;
         metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+        if (!result.replayed) metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
         if (watch !== undefined && preference.waitS !== undefined) {
           try {
             // A new job, watched since before its add, is read only once it ends; a replayed

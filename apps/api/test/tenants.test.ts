@@ -100,6 +100,26 @@ describe('tenants with API keys', () => {
   });
 });
 
+describe('tenants with API keys: the per-tenant metric', () => {
+  const ctx = useApi(fleet, { env: { API_KEYS: `${KEY_A},${KEY_B}`, ADMIN_API_KEYS: ADMIN } });
+
+  it('counts accepted jobs per key name (a replayed key not again), every key at 0 from the start', async () => {
+    const post = (key: string, headers: Record<string, string> = {}): Promise<Response> =>
+      fetch(`${ctx.cluster.apiUrl}/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ model: 'default', input: 1 }),
+      });
+    const sends: Record<string, string>[] = [{}, { 'idempotency-key': 'k' }, { 'idempotency-key': 'k' }];
+    for (const headers of sends) expect((await post(KEY_A, headers)).status).toBe(202);
+    const metrics = await (await fetch(`${ctx.cluster.apiUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^sched_tenant_jobs_submitted_total\{tenant="key-1",app="api"\} 2$/m);
+    expect(metrics).toMatch(/^sched_tenant_jobs_submitted_total\{tenant="key-2",app="api"\} 0$/m);
+    expect(metrics).toMatch(/^sched_tenant_jobs_submitted_total\{tenant="admin-1",app="api"\} 0$/m);
+    expect(metrics).not.toContain(KEY_A);
+  });
+});
+
 describe('tenants without API keys', () => {
   const ctx = useApi(fleet);
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, apiKeyDigest, canSeeJob, loadConfig, loadTenants } from '../src/index.js';
+import { ConfigError, apiKeyDigest, canSeeJob, decodeTerminalRecord, deriveOwnedJob, encodeTerminalRecord, loadConfig, loadTenants } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenants-'));
 function file(name: string, text: string): string {
@@ -90,5 +90,17 @@ describe('canSeeJob', () => {
     expect(canSeeJob({ id: 'a', admin: false }, 'a')).toBe(true);
     expect(canSeeJob({ id: 'b', admin: false }, 'a')).toBe(false);
     expect(canSeeJob({ id: 'root', admin: true }, 'a')).toBe(true);
+  });
+});
+
+describe('owners of jobs written before owners were recorded', () => {
+  it('reads them as anonymous, from a queue job and from a terminal record alike', () => {
+    const legacy = JSON.stringify({ model: 'm', input: 1, priority: 'normal', createdAt: 1 });
+    expect(deriveOwnedJob({ id: 'j', ingress: { data: legacy }, route: null, workerJob: {}, locked: false, workerClass: undefined })?.owner).toBe('anonymous');
+    const owned = JSON.stringify({ model: 'm', input: 1, priority: 'normal', createdAt: 1, owner: 'abc' });
+    expect(deriveOwnedJob({ id: 'j', ingress: { data: owned }, route: null, workerJob: {}, locked: false, workerClass: undefined })?.owner).toBe('abc');
+    const view = { id: 'j', status: 'cancelled' as const, model: 'm', priority: 'normal' as const, attempts: 0, timings: { createdAt: new Date(1).toISOString() } };
+    expect(decodeTerminalRecord(JSON.stringify(view))).toEqual({ view, owner: 'anonymous' });
+    expect(decodeTerminalRecord(encodeTerminalRecord({ view, owner: 'abc' }))).toEqual({ view, owner: 'abc' });
   });
 });
