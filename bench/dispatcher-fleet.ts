@@ -55,7 +55,7 @@ for (const policy of values.policies.split(',') as PolicyName[]) {
     await ingress.addBulk(
       Array.from({ length: Math.min(1000, jobs - start) }, (_, i) => ({
         name: 'job',
-        data: { model: models[(start + i) % models.length] as string, input: start + i, priority: 'normal' as const, createdAt: Date.now() },
+        data: { model: models[(start + i) % models.length] as string, input: start + i, priority: 'normal' as const, createdAt: Date.now(), owner: 'anonymous' },
         opts: { jobId: `bench-${start + i}`, priority: BULLMQ_PRIORITY.normal, removeOnComplete: true },
       })),
     );

@@ -1,10 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
-import { SchedError } from '@sched/core';
+import type { Request, RequestHandler, Response } from 'express';
+import { ANONYMOUS_TENANT, SchedError, apiKeyDigest, type Tenant, type TenantDirectory } from '@sched/core';
 import type { RouteAccess } from './api-route.js';
 import { sendProblem } from './problem.js';
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** The key a request carries: `Authorization: Bearer <key>` or Basic with the key as password. */
 function presentedKey(req: Request): string | null {
@@ -23,23 +20,27 @@ function presentedKey(req: Request): string | null {
 /** The key check of one kind of route (see RouteAccess). */
 export type KeyCheck = (access: RouteAccess) => RequestHandler;
 
-const admit: RequestHandler = (_req, _res, next) => next();
-
 /**
- * API keys (API_KEYS): when configured, every route that is not `public` needs one.
- * Keys are compared as SHA-256 digests with a constant-time comparison.
+ * API keys (API_KEYS, API_KEYS_FILE, ADMIN_API_KEYS; see loadTenants): when any is configured,
+ * every route that is not `public` needs one, and the request's tenant is the key's. Keys are
+ * looked up by SHA-256 digest, so the lookup's timing says nothing about a key. Without keys every
+ * request is the anonymous tenant. Either way `res.locals.tenant` is set before any handler runs.
  */
-export function apiKeyCheck(keys: readonly string[], onReject: () => void = () => undefined): KeyCheck {
-  const known = keys.map(digest);
+export function apiKeyCheck(directory: Pick<TenantDirectory, 'enabled' | 'byDigest'>, onReject: () => void = () => undefined): KeyCheck {
+  const anonymous: RequestHandler = (_req, res, next) => {
+    res.locals.tenant = ANONYMOUS_TENANT;
+    next();
+  };
   return (access) => {
-    if (known.length === 0 || access === 'public') return admit;
+    if (!directory.enabled || access === 'public') return anonymous;
     const browser = access === 'browser';
     return (req, res, next) => {
       const key = presentedKey(req);
-      const candidate = key === null ? null : digest(key);
-      if (candidate !== null && known.some((k) => timingSafeEqual(k, candidate))) {
+      const tenant = key === null ? undefined : directory.byDigest(apiKeyDigest(key));
+      if (tenant !== undefined) {
+        res.locals.tenant = tenant;
         // Idempotency keys are scoped per API key; the digest identifies it without keeping the key around.
-        res.locals.apiKey = candidate.toString('hex');
+        res.locals.apiKey = tenant.id;
         next();
         return;
       }
@@ -52,4 +53,11 @@ export function apiKeyCheck(keys: readonly string[], onReject: () => void = () =
       );
     };
   };
+}
+
+/** The tenant the key check put on the request; a route reached without one is a wiring fault. */
+export function tenantOf(res: Response): Tenant {
+  const tenant = res.locals.tenant as Tenant | undefined;
+  if (tenant === undefined) throw new Error('no tenant on the request: the route is not behind the key check');
+  return tenant;
 }

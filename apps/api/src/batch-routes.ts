@@ -20,6 +20,7 @@ import {
   type SchedErrorCode,
 } from '@sched/core';
 import { tooManyInFlight } from './admission-control.js';
+import { tenantOf } from './api-keys.js';
 import { defineRoute, jsonResponse, type ApiRoute } from './api-route.js';
 import { callerOf } from './caller.js';
 import { closedSignal } from './closed-signal.js';
@@ -32,7 +33,7 @@ import type { SubmitRouteOptions } from './submit-route.js';
 /** The single submit route's collaborators; a batch needs `submitMany` and its own body limit. */
 export interface BatchRoutesOptions extends Omit<SubmitRouteOptions, 'config' | 'jobs'> {
   config: SubmitRouteOptions['config'] & Pick<Config, 'MAX_BATCH_BODY_BYTES'>;
-  jobs: Pick<JobGateway, 'submitMany' | 'readMany'>;
+  jobs: Pick<JobGateway, 'visibleTo'>;
 }
 
 /** What the whole request can be refused for; an item's own refusal is in its result. */
@@ -87,6 +88,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
       res.vary('Prefer');
       const preference = submitPreference(headers.Prefer);
       const batchKey = headers['Idempotency-Key'];
+      const tenantJobs = jobs.visibleTo(tenantOf(res));
       const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
       const caller = callerOf(res, admission.defaults);
       const results = new Array<JobBatchItem | undefined>(body.jobs.length);
@@ -117,13 +119,13 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
       for (const item of placed.splice(fit)) refuse(item.index, tooManyInFlight(caller.maxInFlight));
       items.splice(fit);
       // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
-      for (const [i, item] of placed.entries()) if (items[i]?.idempotency === undefined) hub.rememberAccepted(item.id, item.state);
+      for (const [i, item] of placed.entries()) if (items[i]?.idempotency === undefined) hub.rememberAccepted(item.id, { ...item.state, owner: tenantJobs.viewer.id });
       // Watching before the add: a new job's end cannot slip by, so it need not be read until it ends.
       const watcher = preference.waitS === undefined || placed.length === 0 ? null : admission.watchers.tryAcquire(caller.owner);
       const watch = watcher === null ? undefined : hub.watchMany(placed.map((item) => item.id));
       let outcome: SubmitOutcome = preference.waitS !== undefined && placed.length > 0 && watcher === null ? 'interrupted' : 'accepted';
       try {
-        const submitted = items.length === 0 ? [] : await jobs.submitMany(items);
+        const submitted = items.length === 0 ? [] : await tenantJobs.submitMany(items);
         const accepted: AcceptedItem[] = [];
         for (const [i, result] of submitted.entries()) {
           const item = placed[i];
@@ -134,13 +136,14 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
             continue;
           }
           metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+          if (!result.replayed) metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
           results[item.index] = { status: 202, job: result.accepted };
           accepted.push({ ...item, fresh: !result.replayed });
         }
         if (watch !== undefined && preference.waitS !== undefined && accepted.length > 0) {
           try {
             const waited = await waitForJobs({
-              jobs,
+              jobs: tenantJobs,
               watch,
               ids: accepted.map((item) => item.id),
               // A replayed key answers the first job, which may have ended long ago: it is read first.
@@ -191,12 +194,13 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
     responses: { 200: jsonResponse('Every known job, and which are still pending or unknown', jobWaitResultSchema) },
     errors: [...ENVELOPE_ERRORS, 'too_many_watchers'],
     handle: async ({ body }, _req, res) => {
+      const tenantJobs = jobs.visibleTo(tenantOf(res));
       const ids = [...new Set(body.ids)];
       const release = admission.watchers.acquire(callerOf(res, admission.defaults).owner);
       const watch = hub.watchMany(ids);
       let waited;
       try {
-        waited = await waitForJobs({ jobs, watch, ids, waitS: body.timeoutS, signal: closedSignal(res), readPendingAtEnd: true });
+        waited = await waitForJobs({ jobs: tenantJobs, watch, ids, waitS: body.timeoutS, signal: closedSignal(res), readPendingAtEnd: true });
       } finally {
         watch.close();
         release();

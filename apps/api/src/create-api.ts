@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { keySpace, loadCatalog, type Config, type Catalog } from '@sched/core';
+import { ANONYMOUS_TENANT, keySpace, loadCatalog, loadTenants, type Config, type Catalog } from '@sched/core';
 import { RedisErrorLog, closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { createApiMetrics, createRegistry } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -20,6 +20,7 @@ import { pageRoute } from './html-page.js';
 import { JobCanceller } from './job-canceller.js';
 import { JobGateway } from './job-gateway.js';
 import { JobRejections } from './job-rejections.js';
+import { jobRetryRoute } from './job-retry-route.js';
 import { jobRoutes } from './job-routes.js';
 import { operationRoutes } from './operation-routes.js';
 import { problemHandler, routeNotFound } from './problem.js';
@@ -29,6 +30,7 @@ import { routeTable } from './route-table.js';
 import { StatusHub } from './status-hub.js';
 import { submitRoute } from './submit-route.js';
 import { WatcherLimit } from './watcher-limit.js';
+import { usageRoute } from './usage-route.js';
 
 export interface ApiOptions {
   /** @defaultValue the fleet file named by FLEET_FILE (the model catalog) */
@@ -47,11 +49,15 @@ export interface Api {
 
 export async function createApi(config: Config, options: ApiOptions = {}): Promise<Api> {
   const catalog = options.fleet ?? loadCatalog(config.FLEET_FILE);
+  // Before any connection: a bad API_KEYS_FILE stops the start with one line.
+  const tenants = loadTenants(config);
   const logger = options.logger ?? createLogger('api', config.LOG_LEVEL);
   const keys = keySpace(config.KEY_PREFIX);
   const registry = createRegistry('api');
   const metrics = createApiMetrics(registry, config.METRICS_ENABLED);
   const rejections = new JobRejections(metrics.jobsRejected);
+  // One series per configured key (or the anonymous tenant), at 0 before its first job.
+  for (const tenant of tenants.enabled ? tenants.tenants : [ANONYMOUS_TENANT]) metrics.tenantJobsSubmitted.inc({ tenant: tenant.name }, 0);
 
   const producer = { commandTimeoutMs: config.REDIS_TIMEOUT_MS, bullmqEvents: config.BULLMQ_EVENTS };
   // Plain commands (reads, index, idempotency, publish) and BullMQ's queues on separate connections:
@@ -73,7 +79,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   hub.start();
   const recent = new RecentCompletions(Date.now());
   hub.onMessage((message) => recent.record(message));
-  const board = createBoard({ config, redis: queueConnection, redisLog, logger });
+  const board = createBoard({ config, keysEnabled: tenants.enabled, redis: queueConnection, redisLog, logger });
   const syncBoard = (): void => void board.sync().catch((error: unknown) => logger.debug({ err: String(error) }, 'bull board sync failed'));
   syncBoard();
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
@@ -83,7 +89,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   const inFlight = new InFlightLimit({
     redis,
     keys,
-    readMany: (ids) => jobs.readMany(ids),
+    readMany: async (ids) => (await jobs.readManyOwned(ids)).map((job) => job?.view ?? null),
     ttlMs: (config.RESULT_TTL_S + 86_400) * 1000,
     logger,
   });
@@ -94,13 +100,15 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger, admission }),
     // Before the job routes: their `/v1/jobs/:id` would answer these paths' POST with a 405.
     ...batchRoutes({ config, catalog, jobs, hub, metrics, rejections, logger, admission }),
-    ...jobRoutes({ jobs, hub, canceller: new JobCanceller({ jobs, hub }), admission }),
+    ...jobRoutes({ jobs, hub, cancellerFor: (visible) => new JobCanceller({ jobs: visible, hub }), admission }),
+    jobRetryRoute({ config, catalog, jobs, metrics, admission }),
+    usageRoute({ tenants, catalog, jobs }),
     ...fleetRoutes({ catalog, jobs, recent }),
     ...operationRoutes({ jobs, registry }),
     pageRoute({ path: '/', operationId: 'getFleetPage', summary: 'The live fleet page', description: 'HTML page following /v1/fleet/stream', access: 'browser', html: FLEET_PAGE }),
     board.entry,
   ];
-  const keyCheck = apiKeyCheck(config.API_KEYS, () => rejections.count('unauthorized'));
+  const keyCheck = apiKeyCheck(tenants, () => rejections.count('unauthorized'));
 
   const app = express();
   app.disable('x-powered-by');

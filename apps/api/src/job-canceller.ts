@@ -1,9 +1,10 @@
 import { CANCEL_WAIT_MS, SchedError, isTerminal, type JobView } from '@sched/core';
-import type { JobGateway } from './job-gateway.js';
+import type { TenantJobs } from './tenant-jobs.js';
 import type { StatusHub } from './status-hub.js';
 
 export interface JobCancellerOptions {
-  jobs: Pick<JobGateway, 'read' | 'remove' | 'requestCancel' | 'recordTerminal'>;
+  /** The canceller's tenant's view: a job it may not see is unknown here. */
+  jobs: Pick<TenantJobs, 'read' | 'remove' | 'requestCancel' | 'recordTerminal'>;
   hub: Pick<StatusHub, 'watch' | 'publish'>;
   /**
    * How long a cancel waits for the dispatcher holding the job to answer.

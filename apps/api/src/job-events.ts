@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { DEADLINE_RECHECK_MS, isTerminal, jobNotFound, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
 import { closedSignal } from './closed-signal.js';
-import type { JobGateway } from './job-gateway.js';
+import type { TenantJobs } from './tenant-jobs.js';
 import type { StatusHub } from './status-hub.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -15,7 +15,7 @@ const KEEP_ALIVE_MS = 15_000;
  * stream ends after the terminal event.
  */
 export async function streamJobEvents(
-  jobs: Pick<JobGateway, 'read'>,
+  jobs: Pick<TenantJobs, 'read'>,
   hub: Pick<StatusHub, 'watch'>,
   id: string,
   lastEventId: number | undefined,

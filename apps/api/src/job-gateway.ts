@@ -6,6 +6,9 @@ import {
   INGRESS_QUEUE,
   SchedError,
   isRedisUnavailableError,
+  USAGE_FIELDS,
+  canSeeJob,
+  encodeTerminalRecord,
   keySpace,
   redisUnavailable,
   workerQueueName,
@@ -17,20 +20,25 @@ import {
   type JobRequest,
   type JobView,
   type KeySpace,
+  type OwnedJob,
+  type Tenant,
 } from '@sched/core';
 import { JobReader, ingressJobOptions, producerQueueOptions, readFleetState, type RedisErrorLog, type RedisHealth, type WorkerQueueState } from '@sched/runtime';
 import { v5 as uuidv5 } from 'uuid';
 import { IdempotencyRecords, type ClaimedRecord } from './idempotency-records.js';
+import { TenantJobs } from './tenant-jobs.js';
 
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
 const INDEX_GRACE_S = 86_400;
-const LIST_BATCH = 100;
 /** A listing-index key is trimmed of expired entries at most this often per API process. */
 const INDEX_TRIM_INTERVAL_MS = 1000;
 /** A store call on many jobs gets one REDIS_TIMEOUT_MS per this many of them. */
 const JOBS_PER_TIMEOUT = 100;
-/** A listing reads at most this many index pages per request (a filter may match little). */
-const LIST_MAX_PAGES = 10;
+/**
+ * A listing reads at most this many jobs per request: a `status` filter that matches few of them
+ * answers a short (even empty) page with `nextCursor`, rather than reading on through the index.
+ */
+export const LIST_READ_BUDGET = 100;
 
 /** UUID v5 namespace of job ids made from Idempotency-Keys. */
 const IDEMPOTENCY_NAMESPACE = '6f1c4c3e-7d2a-5b8e-9a41-2c6d8e0f5a17';
@@ -53,7 +61,10 @@ export interface IdempotencyScope {
  * One job to add. With `idempotency` its id is {@link idempotentJobId}; without, `id` (made by the
  * caller, e.g. to watch the job's status before it is added) or a random UUID.
  */
-export type SubmitItem = { request: JobRequest; idempotency: IdempotencyScope; id?: never } | { request: JobRequest; idempotency?: undefined; id?: string };
+export type SubmitItem = ({ request: JobRequest; idempotency: IdempotencyScope; id?: never } | { request: JobRequest; idempotency?: undefined; id?: string }) & {
+  /** The failed job this one retries (`POST /v1/jobs/:id/retry`). */
+  retryOf?: string;
+};
 
 export interface SubmitAccepted {
   ok: true;
@@ -127,8 +138,8 @@ export class JobGateway {
   /**
    * Adds one job: the one-item case of {@link submitMany}, its refusal (`idempotency_mismatch`, `idempotency_in_progress`) thrown.
    */
-  async submit(item: SubmitItem): Promise<SubmitAccepted> {
-    const [result] = await this.submitMany([item]);
+  async submit(item: SubmitItem, owner: string): Promise<SubmitAccepted> {
+    const [result] = await this.submitMany([item], owner);
     if (result === undefined) throw new Error('submitMany answered no result for one item');
     if (!result.ok) throw result.error;
     return result;
@@ -149,14 +160,14 @@ export class JobGateway {
    * of a single submission (`jobId`), which the job has if it lands (BullMQ's addBulk is a pipeline,
    * not a transaction: some of its jobs may exist, and a retry with the same keys answers those).
    */
-  async submitMany(items: readonly SubmitItem[]): Promise<SubmitResult[]> {
+  async submitMany(items: readonly SubmitItem[], owner: string): Promise<SubmitResult[]> {
     const createdAt = Date.now();
     const createdIso = new Date(createdAt).toISOString();
     const planned = items.map((item) => {
       const id = jobIdOf(item);
       const accepted: JobAccepted = { id, status: 'queued', model: item.request.model, createdAt: createdIso };
       const bodyHash = item.idempotency === undefined ? undefined : createHash('sha256').update(JSON.stringify(item.request)).digest('hex');
-      return { request: item.request, accepted, bodyHash };
+      return { request: item.request, retryOf: item.retryOf, accepted, bodyHash };
     });
     const results: (SubmitResult | undefined)[] = new Array<SubmitResult | undefined>(items.length);
     const keyed = planned.flatMap((job, index) => (job.bodyHash === undefined ? [] : [{ index, bodyHash: job.bodyHash, accepted: job.accepted }]));
@@ -209,7 +220,10 @@ export class JobGateway {
       try {
         await this.guard(() => {
           sent = true;
-          return Promise.all([this.add(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, createdAt))), this.writeIndex(toAdd, createdAt)]);
+          return Promise.all([
+            this.add(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, { createdAt, owner, ...(job.retryOf === undefined ? {} : { retryOf: job.retryOf }) }))),
+            this.writeIndex(toAdd, createdAt, owner),
+          ]);
         }, toAdd.length);
       } catch (error) {
         if (!sent || refusedByRedis(error)) {
@@ -235,8 +249,8 @@ export class JobGateway {
     else await this.ingress.addBulk([...entries]);
   }
 
-  private ingressEntry(request: JobRequest, id: string, createdAt: number): { name: string; data: JobPayload; opts: JobsOptions } {
-    return { name: 'job', data: { ...request, createdAt }, opts: ingressJobOptions(id, BULLMQ_PRIORITY[request.priority], this.config) };
+  private ingressEntry(request: JobRequest, id: string, stamp: Pick<JobPayload, 'createdAt' | 'owner' | 'retryOf'>): { name: string; data: JobPayload; opts: JobsOptions } {
+    return { name: 'job', data: { ...request, ...stamp }, opts: ingressJobOptions(id, BULLMQ_PRIORITY[request.priority], this.config) };
   }
 
   /**
@@ -244,17 +258,18 @@ export class JobGateway {
    * older than anything retained trimmed as we go. Sent with the add: if the add fails, an index
    * entry without a job is skipped by listings.
    */
-  private async writeIndex(jobs: readonly { request: JobRequest; accepted: JobAccepted }[], createdAt: number): Promise<void> {
-    const byKey = new Map<string, (string | number)[]>([[this.keys.jobIndex, []]]);
+  private async writeIndex(jobs: readonly { request: JobRequest; accepted: JobAccepted }[], createdAt: number, owner: string): Promise<void> {
+    const byKey = new Map<string, (string | number)[]>();
     for (const { request, accepted } of jobs) {
-      byKey.get(this.keys.jobIndex)?.push(createdAt, accepted.id);
-      const modelKey = this.keys.jobIndexByModel(request.model);
-      const members = byKey.get(modelKey) ?? [];
-      members.push(createdAt, accepted.id);
-      byKey.set(modelKey, members);
+      for (const key of this.indexKeys(owner, request.model)) {
+        const members = byKey.get(key) ?? [];
+        members.push(createdAt, accepted.id);
+        byKey.set(key, members);
+      }
     }
     const pipeline = this.redis.pipeline();
     for (const [key, members] of byKey) pipeline.zadd(key, ...members);
+    pipeline.hincrby(this.keys.usage(owner), USAGE_FIELDS.submitted, jobs.length);
     // Trimming is for memory, not correctness (listings skip entries whose job is gone): each index
     // key is trimmed at most once per INDEX_TRIM_INTERVAL_MS by this process, not on every submit.
     const oldest = createdAt - (this.config.RESULT_TTL_S + INDEX_GRACE_S) * 1000;
@@ -266,54 +281,76 @@ export class JobGateway {
     await pipeline.exec();
   }
 
-  /** The job's public view (see JobReader.read); null when unknown or expired. */
-  async read(id: string, knownRoute?: string): Promise<JobView | null> {
-    return this.guard(() => this.reader.read(id, knownRoute));
+  /** The listing-index keys a job of `owner` and `model` is entered under. */
+  private indexKeys(owner: string, model: string): string[] {
+    return [this.keys.jobIndex, this.keys.jobIndexByModel(model), this.keys.jobIndexByOwner(owner), this.keys.jobIndexByOwnerModel(owner, model)];
+  }
+
+  /** The job's public view and owner (see JobReader.readOwned); null when unknown or expired. Callers show it through TenantJobs. */
+  async readOwned(id: string, knownRoute?: string): Promise<OwnedJob | null> {
+    return this.guard(() => this.reader.readOwned(id, knownRoute));
   }
 
   /**
-   * Many jobs' views at once, in the order asked (null for an unknown job). The reads are issued
+   * Many jobs at once, in the order asked (null for an unknown job). The reads are issued
    * together, so their commands leave in one write burst and Redis answers them as one pipeline:
    * one round trip (two for jobs that have a route and no `knownRoutes` entry), under one time limit.
    */
-  async readMany(ids: readonly string[], knownRoutes: ReadonlyMap<string, string> = new Map()): Promise<(JobView | null)[]> {
-    return this.guard(() => Promise.all(ids.map((id) => this.reader.read(id, knownRoutes.get(id)))), ids.length);
+  async readManyOwned(ids: readonly string[], knownRoutes: ReadonlyMap<string, string> = new Map()): Promise<(OwnedJob | null)[]> {
+    return this.guard(() => Promise.all(ids.map((id) => this.reader.readOwned(id, knownRoutes.get(id)))), ids.length);
+  }
+
+  /** The jobs `viewer` may see, through one rule (see TenantJobs). */
+  visibleTo(viewer: Tenant): TenantJobs {
+    return new TenantJobs(this, viewer);
   }
 
   /**
-   * Newest first from the job index (never a scan of keys): pages of ids after `cursor`,
-   * each read and filtered by status, until `limit` match or the index ends.
+   * Newest first from a listing index (never a scan of keys): an admin's is every job's, anyone
+   * else's its own jobs' (per owner, and per owner and model), so a tenant reads only its jobs.
+   * Reads the entries after `cursor` (one ZREVRANGEBYSCORE per page; a cursor inside a group of
+   * same-millisecond entries, e.g. a batch, is found by one more), and at most LIST_READ_BUDGET jobs:
+   * without a status filter exactly the `limit` it needs; with one, ahead up to the budget. When the
+   * budget runs out first the page may hold fewer than `limit` jobs and `next` says where to go on.
    */
-  async list(filter: { status?: JobView['status']; model?: string; limit: number; cursor?: JobListCursor }): Promise<{ jobs: JobView[]; next?: JobListCursor }> {
-    const key = filter.model === undefined ? this.keys.jobIndex : this.keys.jobIndexByModel(filter.model);
+  async list(
+    filter: { status?: JobView['status']; model?: string; limit: number; cursor?: JobListCursor },
+    viewer: Pick<Tenant, 'id' | 'admin'>,
+  ): Promise<{ jobs: JobView[]; next?: JobListCursor }> {
+    const key = viewer.admin
+      ? filter.model === undefined
+        ? this.keys.jobIndex
+        : this.keys.jobIndexByModel(filter.model)
+      : filter.model === undefined
+        ? this.keys.jobIndexByOwner(viewer.id)
+        : this.keys.jobIndexByOwnerModel(viewer.id, filter.model);
+    const cursor = filter.cursor;
+    const max = cursor === undefined ? '+inf' : String(cursor.score);
+    // Same-score members come in reverse id order: the cursor's own and those before it were listed.
+    let offset = cursor === undefined ? 0 : await this.guard(async () => (await this.redis.zrevrangebyscore(key, max, max)).filter((id) => id >= cursor.id).length);
     const jobs: JobView[] = [];
-    let max: string = filter.cursor === undefined ? '+inf' : String(filter.cursor.score);
-    let after = filter.cursor;
-    for (let page = 0; page < LIST_MAX_PAGES; page++) {
-      const batch = await this.guard(() => this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, LIST_BATCH));
-      let progressed = false;
-      const entries: { id: string; score: number }[] = [];
-      for (let i = 0; i + 1 < batch.length; i += 2) {
-        const entry = { id: batch[i] as string, score: Number(batch[i + 1]) };
-        // Same-millisecond members come in reverse id order: skip up to and including the cursor.
-        if (after !== undefined && entry.score === after.score && entry.id >= after.id) continue;
-        entries.push(entry);
-      }
+    let read = 0;
+    let last: JobListCursor | undefined;
+    while (read < LIST_READ_BUDGET) {
+      const want = filter.status === undefined ? filter.limit - jobs.length : LIST_READ_BUDGET - read;
+      const batch = await this.guard(() => this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', offset, want));
+      const entries: JobListCursor[] = [];
+      for (let i = 0; i + 1 < batch.length; i += 2) entries.push({ id: batch[i] as string, score: Number(batch[i + 1]) });
+      offset += entries.length;
+      read += entries.length;
       // The page's jobs are read at once (their commands go out together), then taken in order.
-      const views = await Promise.all(entries.map((entry) => this.read(entry.id)));
+      const owned = await this.readManyOwned(entries.map((entry) => entry.id));
       for (const [i, entry] of entries.entries()) {
-        after = entry;
-        progressed = true;
-        const view = views[i] ?? null;
-        if (view === null || (filter.status !== undefined && view.status !== filter.status)) continue;
-        jobs.push(view);
-        if (jobs.length === filter.limit) return { jobs, next: after };
+        last = entry;
+        const job = owned[i] ?? null;
+        if (job === null || !canSeeJob(viewer, job.owner) || (filter.status !== undefined && job.view.status !== filter.status)) continue;
+        jobs.push(job.view);
+        if (jobs.length === filter.limit) return { jobs, next: entry };
       }
       // The index is exhausted: no next page.
-      if (!progressed || batch.length < LIST_BATCH * 2) return { jobs };
-      max = String(after?.score ?? max);
+      if (entries.length < want) return { jobs };
     }
-    return after === undefined ? { jobs } : { jobs, next: after };
+    return last === undefined ? { jobs } : { jobs, next: last };
   }
 
   /**
@@ -326,14 +363,56 @@ export class JobGateway {
     return (await this.guard(() => queue.remove(id))) === 1;
   }
 
+  /** The payload a job was submitted with (its input included); null when it is gone or left no queue job (a terminal record). */
+  async readPayload(id: string): Promise<JobPayload | null> {
+    return this.guard(async () => {
+      const [[, ingressData], [, route]] = ((await this.redis.multi().hget(this.keys.jobHash(INGRESS_QUEUE, id), 'data').get(this.keys.route(id)).exec()) ?? [
+        [null, null],
+        [null, null],
+      ]) as [[unknown, string | null], [unknown, string | null]];
+      const data = ingressData ?? (route === null ? null : await this.redis.hget(this.keys.jobHash(workerQueueName(route), id), 'data'));
+      return data === null ? null : (JSON.parse(data) as JobPayload);
+    });
+  }
+
+  /**
+   * Deletes a finished job's data before its retention ends: its queue jobs (ingress, and the
+   * worker queue's), route, terminal and webhook records, Idempotency-Key record and listing
+   * entries. 409 when a queue still holds it locked (being dispatched or run): nothing is deleted.
+   */
+  async purge(job: { id: string; owner: string; model: string; workerId?: string }): Promise<void> {
+    const { id } = job;
+    const removed = await Promise.all([this.remove(id), job.workerId === undefined ? true : this.remove(id, job.workerId)]);
+    if (!removed.every(Boolean)) throw new SchedError('job_not_cancellable', `job ${id} is being dispatched or run; try again once it has finished`);
+    const pipeline = this.redis.pipeline().del(this.keys.route(id), this.keys.terminal(id), this.keys.webhookState(id), this.keys.idempotency(id));
+    for (const key of this.indexKeys(job.owner, job.model)) pipeline.zrem(key, id);
+    await this.guard(async () => {
+      for (const [error] of (await pipeline.exec()) ?? []) if (error !== null) throw this.storeError(error);
+    });
+  }
+
+  /** The usage counters of each owner (see USAGE_FIELDS), in the order asked: one round trip. */
+  async usage(owners: readonly string[]): Promise<Record<string, string>[]> {
+    const pipeline = this.redis.pipeline();
+    for (const owner of owners) pipeline.hgetall(this.keys.usage(owner));
+    return this.guard(async () =>
+      ((await pipeline.exec()) ?? []).map(([error, record]) => {
+        if (error !== null) throw this.storeError(error);
+        return record as Record<string, string>;
+      }),
+    );
+  }
+
   /** Asks the dispatcher holding the job in ingress to let go of it (it answers on the status channel). */
   async requestCancel(id: string): Promise<void> {
     await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
   }
 
   /** The record of a job that left the queues without running, kept as long as a result. */
-  async recordTerminal(view: JobView): Promise<void> {
-    await this.guard(() => this.redis.set(this.keys.terminal(view.id), JSON.stringify(view), 'EX', this.config.RESULT_TTL_S));
+  async recordTerminal(job: OwnedJob): Promise<void> {
+    const multi = this.redis.multi().set(this.keys.terminal(job.view.id), encodeTerminalRecord(job), 'EX', this.config.RESULT_TTL_S);
+    if (job.view.status === 'cancelled') multi.hincrby(this.keys.usage(job.owner), USAGE_FIELDS.cancelled, 1);
+    await this.guard(() => multi.exec());
   }
 
   /** Every worker ever seen, with its descriptor and queue counts. */

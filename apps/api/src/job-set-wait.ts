@@ -1,12 +1,12 @@
 import { DEADLINE_RECHECK_MS, isTerminal, mayMissDeadline, type JobView } from '@sched/core';
-import type { JobGateway } from './job-gateway.js';
+import type { TenantJobs } from './tenant-jobs.js';
 import type { JobSetWatch } from './status-hub.js';
 
 /** What a waiter knows of a job that has not ended: enough to tell whether its deadline may pass unannounced. */
 export type PendingState = Pick<JobView, 'status' | 'deadlineMs'>;
 
 export interface JobSetWaitOptions {
-  jobs: Pick<JobGateway, 'readMany'>;
+  jobs: Pick<TenantJobs, 'readMany'>;
   /** Registered on `ids` before anything was read or added, so no change is missed. */
   watch: Pick<JobSetWatch, 'next'>;
   /** The jobs to wait for, each once. */

@@ -1,5 +1,5 @@
-import type { JobView } from '@sched/core';
-import type { JobGateway } from './job-gateway.js';
+import { canSeeJob, type JobView } from '@sched/core';
+import type { TenantJobs } from './tenant-jobs.js';
 import { waitForJobs } from './job-set-wait.js';
 import type { StatusHub } from './status-hub.js';
 
@@ -11,7 +11,7 @@ import type { StatusHub } from './status-hub.js';
  * submit-then-long-poll: one read per job instead of two).
  */
 export async function longPoll(
-  jobs: Pick<JobGateway, 'readMany'>,
+  jobs: Pick<TenantJobs, 'readMany' | 'viewer'>,
   hub: Pick<StatusHub, 'watchMany' | 'acceptedState'>,
   id: string,
   waitS: number,
@@ -20,8 +20,9 @@ export async function longPoll(
   const watch = hub.watchMany([id]);
   try {
     // Asked after the watch is in place: an end message from now on reaches the watch.
+    // Only for the job's owner: another tenant waiting out someone else's job would learn it exists.
     const state = hub.acceptedState(id);
-    const known = state === undefined ? undefined : new Map([[id, state]]);
+    const known = state === undefined || !canSeeJob(jobs.viewer, state.owner) ? undefined : new Map([[id, state]]);
     const outcome = await waitForJobs({ jobs, watch, ids: [id], known, waitS, signal: closed, readPendingAtEnd: true });
     return outcome.ended.get(id) ?? outcome.pending.get(id) ?? null;
   } finally {

@@ -5,7 +5,10 @@ import { subscribeWhenReady, type Logger } from '@sched/runtime';
 type Wake = (message: StatusMessage | null) => void;
 
 /** What the hub remembers of a job this process accepted (see {@link StatusHub.rememberAccepted}). */
-export type AcceptedState = Pick<JobView, 'status' | 'deadlineMs'>;
+export type AcceptedState = Pick<JobView, 'status' | 'deadlineMs'> & {
+  /** The tenant that submitted it: only its owner (or an admin) may skip reading it (no existence oracle). */
+  owner: string;
+};
 
 /** A remembered acceptance is kept 30–60 s (two generations), at most this many per generation. */
 const ACCEPTED_GENERATION_MS = 30_000;

@@ -13,6 +13,7 @@ import {
 import type { Logger } from '@sched/runtime';
 import type { ApiMetrics } from '@sched/telemetry';
 import { tooManyInFlight, type AdmissionControl } from './admission-control.js';
+import { tenantOf } from './api-keys.js';
 import { defineRoute, type ApiRoute } from './api-route.js';
 import { callerOf } from './caller.js';
 import { closedSignal } from './closed-signal.js';
@@ -26,10 +27,10 @@ import { preferenceApplied, submitPreference, type SubmitOutcome } from './submi
 export interface SubmitRouteOptions {
   config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>;
   catalog: Pick<Catalog, 'models'>;
-  jobs: Pick<JobGateway, 'submit' | 'readMany'>;
+  jobs: Pick<JobGateway, 'visibleTo'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
   hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
-  metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
+  metrics: Pick<ApiMetrics, 'jobsSubmitted' | 'tenantJobsSubmitted'>;
   rejections: Pick<JobRejections, 'countProblem'>;
   logger: Pick<Logger, 'warn'>;
   admission: AdmissionControl;
@@ -83,6 +84,7 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       const caller = callerOf(res, admission.defaults);
       const preference = submitPreference(headers.Prefer);
       const idempotencyKey = headers['Idempotency-Key'];
+      const tenantJobs = jobs.visibleTo(tenantOf(res));
       const scope = typeof res.locals.apiKey === 'string' ? res.locals.apiKey : 'global';
       const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope };
       // The id is known before the add, so a wait can watch the job from before it exists.
@@ -93,21 +95,22 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       const watch = watcher === null ? undefined : hub.watchMany([id]);
       // A new job (a fresh id, never a replay) is remembered before its add: its end message, however
       // soon it comes, then finds the entry and clears it; a long-poll until then need not read it first.
-      if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs });
+      if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs, owner: tenantJobs.viewer.id });
       // Not waited on (the key's watchers are all taken): `Preference-Applied` must not claim the wait.
       let outcome: SubmitOutcome = preference.waitS !== undefined && watcher === null ? 'interrupted' : 'accepted';
       let view: JobView | null = null;
       let accepted: JobAccepted;
       try {
-        const result = await jobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
+        const result = await tenantJobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
         accepted = result.accepted;
         metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
+        if (!result.replayed) metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
         if (watch !== undefined && preference.waitS !== undefined) {
           try {
             // A new job, watched since before its add, is read only once it ends; a replayed
             // Idempotency-Key answers the first job, which may have ended long ago: it is read first.
             const known = result.replayed ? undefined : new Map([[id, { status: 'queued' as const, deadlineMs: request.deadlineMs }]]);
-            const waited = await waitForJobs({ jobs, watch, ids: [id], known, waitS: preference.waitS, signal: closedSignal(res) });
+            const waited = await waitForJobs({ jobs: tenantJobs, watch, ids: [id], known, waitS: preference.waitS, signal: closedSignal(res) });
             view = waited.ended.get(id) ?? null;
             if (view !== null) outcome = 'finished';
           } catch (error) {

@@ -23,7 +23,7 @@ describe('batch routes with API keys', () => {
     }
   });
 
-  it('scope a batch Idempotency-Key per API key, and let a key wait on its jobs', async () => {
+  it('scope a batch Idempotency-Key per API key, and let a key wait on its own jobs only', async () => {
     const body = { jobs: [{ model: 'default', input: 1 }] };
     const submit = async (key: string): Promise<string> => {
       const res = await post('/v1/jobs/batch', body, { authorization: `Bearer ${key}`, 'idempotency-key': 'shared' });
@@ -36,8 +36,11 @@ describe('batch routes with API keys', () => {
     const a = await submit(KEY_A);
     expect(await submit(KEY_A)).toBe(a);
     expect(await submit(KEY_B)).not.toBe(a);
-    const waited = await post('/v1/jobs/wait', { ids: [a], timeoutS: 0 }, { authorization: `Bearer ${KEY_B}` });
+    const waited = await post('/v1/jobs/wait', { ids: [a], timeoutS: 0 }, { authorization: `Bearer ${KEY_A}` });
     expect(waited.status).toBe(200);
     expect(await waited.json()).toMatchObject({ pending: [a] });
+    // Another key's job is as unknown to B as an id no one made.
+    const notHers = await post('/v1/jobs/wait', { ids: [a], timeoutS: 0 }, { authorization: `Bearer ${KEY_B}` });
+    expect(await notHers.json()).toMatchObject({ done: true, jobs: [], pending: [], unknown: [a] });
   });
 });

@@ -103,12 +103,13 @@ describe('POST /v1/jobs/batch', () => {
     expect(body.accepted).toBe(MAX_BATCH_JOBS);
     expect(new Set(acceptedIds(body)).size).toBe(MAX_BATCH_JOBS);
     expect(calls('evalsha') + calls('eval')).toBe(MAX_BATCH_JOBS);
-    // The listing index: one ZADD for all the jobs and one for the model's index, each trimmed at
-    // most once (trims are rate-limited per process: see the gateway's test below).
+    // The listing index: one ZADD for all the jobs, one for the model's, one for the owner's and one
+    // for the owner's and model's, each trimmed at most once (trims are rate-limited per process: see
+    // the gateway's test below).
     // (BullMQ's add script makes its own ZADDs per job: a one-job batch shows how many.)
-    const scriptZadds = one.calls('zadd') - 2;
-    expect(calls('zadd') - MAX_BATCH_JOBS * scriptZadds).toBe(2);
-    expect(calls('zremrangebyscore')).toBeLessThanOrEqual(2);
+    const scriptZadds = one.calls('zadd') - 4;
+    expect(calls('zadd') - MAX_BATCH_JOBS * scriptZadds).toBe(4);
+    expect(calls('zremrangebyscore')).toBeLessThanOrEqual(4);
     // No idempotency key: no SET NX GET at all.
     expect(calls('set')).toBe(0);
   });
@@ -266,19 +267,19 @@ describe('JobGateway.submitMany', () => {
     // are written once the add is in, and the answer does not wait for their reply.
     const measure = (): { commands: { count(): number }; queues: { count(): number } } => ({ commands: roundTrips(redis.stream), queues: roundTrips(queueConnection.stream) });
     try {
-      await gateway.submitMany([{ request: request(0), idempotency: { key: 'warm', scope: 'global' } }]);
+      await gateway.submitMany([{ request: request(0), idempotency: { key: 'warm', scope: 'global' } }], 'anonymous');
       const keyedRounds = measure();
-      const keyed = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })));
+      const keyed = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })), 'anonymous');
       expect(keyed.every((r) => r.ok && !r.replayed)).toBe(true);
       expect([keyedRounds.commands.count(), keyedRounds.queues.count()]).toEqual([3, 1]);
       const committed = async (): Promise<string | null> => redis.get(keySpace(config.KEY_PREFIX).idempotency(idempotentJobId({ key: 'k-999', scope: 'global' })));
       await expect.poll(committed).toMatch(/^\{"state":"committed",/);
       const replayed = measure();
-      const again = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })));
+      const again = await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i), idempotency: { key: `k-${i}`, scope: 'global' } })), 'anonymous');
       expect(again.every((r) => r.ok && r.replayed)).toBe(true);
       expect([replayed.commands.count(), replayed.queues.count()]).toEqual([1, 0]);
       const unkeyed = measure();
-      await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i) })));
+      await gateway.submitMany(Array.from({ length: 1000 }, (_, i) => ({ request: request(i) })), 'anonymous');
       expect([unkeyed.commands.count(), unkeyed.queues.count()]).toEqual([1, 1]);
     } finally {
       await gateway.close();
@@ -295,11 +296,12 @@ describe('the listing index', () => {
       return ((await commandCounts()).get('zremrangebyscore') ?? 0) - before;
     };
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    // Both keys (all jobs, and the model's) once, then not again within the second, then again after it.
-    expect(await trims(3)).toBe(2);
+    // The four keys (all jobs, the model's, the owner's, the owner's and model's) once, then not again
+    // within the second, then again after it.
+    expect(await trims(3)).toBe(4);
     expect(await trims(3)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(await trims(3)).toBe(2);
+    expect(await trims(3)).toBe(4);
   });
 });
 

@@ -149,7 +149,7 @@ describe('DELETE /v1/jobs/:id of a job a dispatcher holds', () => {
     const id = await submitHeld();
     const workerQueue = new Queue<JobPayload>(workerQueueName('gpu-0'), producerQueueOptions(service, config.KEY_PREFIX));
     answer = async (requested) => {
-      await workerQueue.add('job', { model: 'default', input: 1, priority: 'normal', createdAt: Date.now() }, workerJobOptions(requested, 2, config));
+      await workerQueue.add('job', { model: 'default', input: 1, priority: 'normal', createdAt: Date.now(), owner: 'anonymous' }, workerJobOptions(requested, 2, config));
       await service.set(keys.route(requested), 'gpu-0');
       await publishStatus({ id: requested, status: 'dispatched', worker: 'gpu-0', at: Date.now(), attempt: 0 });
     };

@@ -101,7 +101,7 @@ describe('eight concurrent submissions with one key while the add fails (Redis r
     try {
       const outcomes = await Promise.all(
         Array.from({ length: 8 }, () =>
-          failing.gateway.submitMany([item]).then(
+          failing.gateway.submitMany([item], 'anonymous').then(
             ([result]) => ({ result }),
             (error: unknown) => ({ error }),
           ),
@@ -123,12 +123,12 @@ describe('eight concurrent submissions with one key while the add fails (Redis r
       let accepted: string | undefined;
       const deadline = Date.now() + 10_000;
       while (accepted === undefined && Date.now() < deadline) {
-        const [result] = await healthy.gateway.submitMany([item]);
+        const [result] = await healthy.gateway.submitMany([item], 'anonymous');
         if (result?.ok) accepted = result.accepted.id;
         else await sleep(50);
       }
       expect(accepted).toBeDefined();
-      expect(await healthy.gateway.read(accepted ?? '')).not.toBeNull();
+      expect(await healthy.gateway.readOwned(accepted ?? '')).not.toBeNull();
     } finally {
       await failing.close();
       await healthy.close();

@@ -242,7 +242,8 @@ describe('the route table', () => {
   /**
    * What the document promised before the table existed (method, path, operationId and response
    * statuses), and what it added since: submitJob's 200, the answer to `Prefer: wait`, and its 409,
-   * `idempotency_in_progress`.
+   * `idempotency_in_progress`; a tenant's own data (cancelJob's purge: 204, and its query's 400;
+   * retryJob; getUsage); admission control's 429 on every route behind a key.
    */
   const OPERATIONS = [
     'post /v1/jobs submitJob 200 202 400 401 409 413 415 422 429 500 503',
@@ -250,8 +251,10 @@ describe('the route table', () => {
     'post /v1/jobs/batch submitJobBatch 200 400 401 413 415 429 500 503',
     'post /v1/jobs/wait waitForJobs 200 400 401 413 415 429 500 503',
     'get /v1/jobs/{id} getJob 200 400 401 404 429 500 503',
-    'delete /v1/jobs/{id} cancelJob 200 401 404 409 429 500 503',
+    'delete /v1/jobs/{id} cancelJob 200 204 400 401 404 409 429 500 503',
     'get /v1/jobs/{id}/events streamJobEvents 200 401 404 429 500 503',
+    'post /v1/jobs/{id}/retry retryJob 200 202 401 404 409 422 429 500 503',
+    'get /v1/usage getUsage 200 401 429 500 503',
     'get /v1/fleet getFleet 200 401 429 500 503',
     'get /v1/fleet/stream streamFleet 200 401 500',
     'get /v1/models listModels 200 401 429 500',
@@ -267,7 +270,8 @@ describe('the route table', () => {
   const COMPONENTS = [
     'FieldError', 'FleetList', 'FleetSnapshot', 'FleetWorker', 'Health', 'JobAccepted', 'JobBatchAccepted', 'JobBatchEnded',
     'JobBatchRefused', 'JobBatchRequest', 'JobBatchResult', 'JobError', 'JobList', 'JobRequest', 'JobResult', 'JobTimings',
-    'JobView', 'JobWaitRequest', 'JobWaitResult', 'ModelCatalog', 'ProblemDetails', 'Readiness', 'RecentSummary', 'WebhookView',
+    'JobView', 'JobWaitRequest', 'JobWaitResult', 'ModelCatalog', 'ProblemDetails', 'Readiness', 'RecentSummary', 'TenantUsage', 'UsageList',
+    'WebhookView',
   ];
 
   it('documents every operation, response and component the API has always had', () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SchedError, jobIdParamsSchema, jobListQuerySchema, jobNotFound, encodeJobListCursor, type SchedErrorCode } from '@sched/core';
+import { SchedError, jobIdParamsSchema, jobListQuerySchema, jobNotFound, encodeJobListCursor, loadTenants, type SchedErrorCode } from '@sched/core';
 import { createLogger } from '@sched/runtime';
 import { defineRoute, type ApiRoute } from '../src/api-route.js';
 import { apiKeyCheck } from '../src/api-keys.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
 /** Serves the table (with API_KEYS = `keys`) on a free port; resolves with its base URL. */
 async function serve(routes: ApiRoute[], keys: string[] = []): Promise<string> {
   const app = express();
-  app.use(routeTable(routes, { keyCheck: apiKeyCheck(keys), maxBodyBytes: 1024 }));
+  app.use(routeTable(routes, { keyCheck: apiKeyCheck(loadTenants({ API_KEYS: keys, ADMIN_API_KEYS: [], API_KEYS_FILE: undefined })), maxBodyBytes: 1024 }));
   app.use(problemHandler(createLogger('test', 'silent')));
   const bound = app.listen(0, '127.0.0.1');
   server = bound;
@@ -141,7 +141,7 @@ describe('routeTable', () => {
     const base = { tag: 'jobs', summary: 's', responses: ok, handle: () => undefined } as const;
     expect(() =>
       routeTable([defineRoute({ ...base, method: 'get', path: '/a', operationId: 'a', request: { query: z.object({}) }, errors: ['redis_unavailable'] })], {
-        keyCheck: apiKeyCheck([]),
+        keyCheck: apiKeyCheck(loadTenants({ API_KEYS: [], ADMIN_API_KEYS: [], API_KEYS_FILE: undefined })),
         maxBodyBytes: 1,
       }),
     ).toThrow('route a can answer unauthorized, rate_limited, invalid_query but does not declare it');
@@ -151,7 +151,7 @@ describe('routeTable', () => {
           defineRoute({ ...base, method: 'get', path: '/b', operationId: 'b1', access: 'public', errors: [] }),
           defineRoute({ ...base, method: 'post', path: '/b', operationId: 'b2', errors: ['unauthorized', 'rate_limited'] }),
         ],
-        { keyCheck: apiKeyCheck([]), maxBodyBytes: 1 },
+        { keyCheck: apiKeyCheck(loadTenants({ API_KEYS: [], ADMIN_API_KEYS: [], API_KEYS_FILE: undefined })), maxBodyBytes: 1 },
       ),
     ).toThrow('the routes at /b must share one access, not public and key');
   });

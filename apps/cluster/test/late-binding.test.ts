@@ -160,7 +160,7 @@ async function busyGpu(base: string): Promise<string[]> {
     await subscribeWhenReady(subscriber, [keys.statusChannel]);
     const ingress = new Queue<JobPayload>(INGRESS_QUEUE, producerQueueOptions(redis, config.KEY_PREFIX));
     const enqueue = async (id: string): Promise<void> => {
-      const payload: JobPayload = { model: 'default', input: id, priority: 'normal', createdAt: Date.now() };
+      const payload: JobPayload = { model: 'default', input: id, priority: 'normal', createdAt: Date.now(), owner: 'anonymous' };
       await ingress.add('job', payload, ingressJobOptions(id, BULLMQ_PRIORITY.normal, config));
     };
     try {

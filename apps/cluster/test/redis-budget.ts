@@ -21,19 +21,20 @@ export interface BudgetLine {
 
 export const REDIS_BUDGET = {
   base: {
-    budget: 112,
+    budget: 115,
     note: 'submit + long-poll until completed, no webhook, no API keys, sed',
-    measured: '103.7 (2 runs, quiet machine, after the long-poll stopped reading jobs accepted here; 105.2–113.0 before, 19 runs under load)',
+    measured:
+      '109.4 (issue 12: + the owner listing indexes, 2 ZADD, and the usage counters, 3 HINCRBY; 104.2 before, same session); 103.7 (2 runs, quiet machine, after the long-poll stopped reading jobs accepted here; 105.2–113.0 before, 19 runs under load)',
   },
   webhook: {
-    budget: 180,
+    budget: 183,
     note: 'each job with a webhook to a loopback sink: outbox reservation, promotion, delivery job, view read, state record',
-    measured: '166.0–166.2 (2 runs, quiet; 167.9–177.8 before the long-poll change, 19 runs under load)',
+    measured: '173.7 (issue 12 owner indexes and usage; 166.3 before); 166.0–166.2 (2 runs, quiet; 167.9–177.8 before the long-poll change, 19 runs under load)',
   },
   apiKey: {
-    budget: 112,
+    budget: 115,
     note: 'API_KEYS set, every request authenticated (keys live in config: no Redis command of its own)',
-    measured: '102.5–102.8 (2 runs, quiet; 107.5–112.6 before the long-poll change)',
+    measured: '108.8 (issue 12 owner indexes and usage; 103.0 before); 102.5–102.8 (2 runs, quiet; 107.5–112.6 before the long-poll change)',
   },
   admission: {
     budget: 122,
@@ -41,14 +42,14 @@ export const REDIS_BUDGET = {
     measured: '115.1–116.4 (2 runs, under load: the API-key line 101.6–103.5 in the same runs, so about +13)',
   },
   preferWait: {
-    budget: 112,
+    budget: 115,
     note: 'one POST /v1/jobs with Prefer: wait per job instead of submit + long-poll',
-    measured: '103.8–104.6 (2 runs, quiet; 97.9–107.5 under load, 19 runs)',
+    measured: '108.9 (issue 12 owner indexes and usage; 103.6 before); 103.8–104.6 (2 runs, quiet; 97.9–107.5 under load, 19 runs)',
   },
   sedLate: {
-    budget: 95,
+    budget: 96,
     note: 'SCHED_POLICY=sed-late, 16 clients on 9 bind slots (6 slots + 1 prefetch per worker), so some jobs are held (sed at 16 clients: about 90)',
-    measured: '84.6–85.0 (2 runs, quiet; 89.4–92.9 before the long-poll change, under load)',
+    measured: '90.5 (issue 12 owner indexes and usage; 85.5 before); 84.6–85.0 (2 runs, quiet; 89.4–92.9 before the long-poll change, under load)',
   },
 } as const satisfies Record<string, BudgetLine>;
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { BULLMQ_PRIORITY, type Config, type JobPayload, type JobView, type KeySpace } from '@sched/core';
+import { BULLMQ_PRIORITY, USAGE_FIELDS, encodeTerminalRecord, type Config, type JobPayload, type JobView, type KeySpace } from '@sched/core';
 import { workerJobOptions, type JobReader, type WebhookOutbox } from '@sched/runtime';
 import type { Claim } from './dispatch-claims.js';
 import type { DispatchStore } from './route-job.js';
@@ -11,11 +11,11 @@ const ROUTE_GRACE_S = 86_400;
 
 export interface RedisDispatchStoreOptions {
   readonly config: Pick<Config, 'RESULT_TTL_S' | 'MAX_ATTEMPTS' | 'RETRY_BACKOFF_MS'>;
-  readonly keys: Pick<KeySpace, 'route' | 'terminal'>;
+  readonly keys: Pick<KeySpace, 'route' | 'terminal' | 'usage'>;
   /** The connection status messages are published on too (`publish`): Redis applies both in order. */
   readonly redis: Redis;
   readonly workerQueues: Pick<WorkerQueues, 'get'>;
-  readonly reader: Pick<JobReader, 'read'>;
+  readonly reader: Pick<JobReader, 'readOwned'>;
   readonly outbox: Pick<WebhookOutbox, 'reserve' | 'release'>;
   readonly publish: PublishStatus;
 }
@@ -52,13 +52,17 @@ export class RedisDispatchStore implements DispatchStore {
   /** The same record and message as the API's own cancel (a cancelled job reads from its terminal record). */
   async recordCancelled(jobId: string): Promise<void> {
     const { redis, keys, config } = this.options;
-    const view = await this.options.reader.read(jobId);
+    const job = await this.options.reader.readOwned(jobId);
     const at = Date.now();
-    if (view !== null) {
-      const cancelled: JobView = { ...view, status: 'cancelled', timings: { ...view.timings, finishedAt: new Date(at).toISOString() } };
+    if (job !== null) {
+      const cancelled: JobView = { ...job.view, status: 'cancelled', timings: { ...job.view.timings, finishedAt: new Date(at).toISOString() } };
       delete cancelled.worker;
-      await redis.set(keys.terminal(jobId), JSON.stringify(cancelled), 'EX', config.RESULT_TTL_S);
+      await redis
+        .multi()
+        .set(keys.terminal(jobId), encodeTerminalRecord({ view: cancelled, owner: job.owner }), 'EX', config.RESULT_TTL_S)
+        .hincrby(keys.usage(job.owner), USAGE_FIELDS.cancelled, 1)
+        .exec();
     }
-    this.options.publish({ id: jobId, status: 'cancelled', at, attempt: view?.attempts ?? 0 });
+    this.options.publish({ id: jobId, status: 'cancelled', at, attempt: job?.view.attempts ?? 0 });
   }
 }

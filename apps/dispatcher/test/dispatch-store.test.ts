@@ -32,11 +32,11 @@ describe('RedisDispatchStore.send while Redis is out of memory', () => {
       keys,
       redis,
       workerQueues,
-      reader: {} as Pick<JobReader, 'read'>,
+      reader: {} as Pick<JobReader, 'readOwned'>,
       outbox: {} as Pick<WebhookOutbox, 'reserve' | 'release'>,
       publish: () => undefined,
     });
-    const payload: JobPayload = { model: 'default', input: 1, priority: 'normal', createdAt: Date.now() };
+    const payload: JobPayload = { model: 'default', input: 1, priority: 'normal', createdAt: Date.now(), owner: 'anonymous' };
     try {
       // The worker queue's scripts are loaded first: a script load is itself refused when full.
       await store.send('warm', payload, { workerId: 'gpu-0', dispatchedAt: Date.now() });

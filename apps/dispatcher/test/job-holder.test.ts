@@ -7,7 +7,7 @@ import { LatencySampler } from '../src/latency-sampler.js';
 import { CATALOG, fleetView } from './fleet-fixture.js';
 
 let created = 0;
-const payload = (extra: Partial<JobPayload> = {}): JobPayload => ({ model: 'm', input: null, priority: 'normal', createdAt: created++, ...extra });
+const payload = (extra: Partial<JobPayload> = {}): JobPayload => ({ model: 'm', input: null, priority: 'normal', createdAt: created++, owner: 'anonymous', ...extra });
 
 /** A holder over a gpu and a cpu, on a clock the test moves; `outcomes` records each job's fate. */
 function setup(options: { capacity?: number } = {}) {

@@ -11,7 +11,7 @@ import { RouteJob, type DispatchStore, type IngressJob } from '../src/route-job.
 import { CATALOG, fleetView } from './fleet-fixture.js';
 
 const NOW = 1_000_000;
-const payload = (extra: Partial<JobPayload> = {}): JobPayload => ({ model: 'm', input: null, priority: 'normal', createdAt: NOW, ...extra });
+const payload = (extra: Partial<JobPayload> = {}): JobPayload => ({ model: 'm', input: null, priority: 'normal', createdAt: NOW, owner: 'anonymous', ...extra });
 
 /** An ingress job that records where it was moved. */
 function ingressJob(id: string, data: JobPayload, attemptsStarted = 1): IngressJob & { delayedUntil?: number } {

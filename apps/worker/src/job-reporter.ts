@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobPayload, JobResult, KeySpace, ResolvedWorker, StatusMessage } from '@sched/core';
+import { USAGE_FIELDS, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -11,7 +11,7 @@ export interface JobReporterOptions {
   readonly worker: Pick<ResolvedWorker, 'id' | 'class'>;
   /** The host's shared connection for commands and publishing. */
   readonly publisher: Redis;
-  readonly keys: Pick<KeySpace, 'statusChannel'>;
+  readonly keys: Pick<KeySpace, 'statusChannel' | 'usage'>;
   /** Where a finished job's webhook delivery goes. */
   readonly outbox: Pick<WebhookOutbox, 'release' | 'forget'>;
   readonly metrics: Pick<WorkerMetrics, 'jobsCompleted' | 'jobDuration'>;
@@ -67,6 +67,19 @@ export class JobReporter {
       // The reserved delivery still fires after WEBHOOK_RECHECK_MS.
       .catch((error: unknown) => this.log.warn({ jobId: id, err: String(error) }, 'could not release webhook; it goes out after the re-check delay'));
     this.observe(job, status, now);
+    this.countUsage(job, status, now);
+  }
+
+  /** The job's owner's usage counters (see USAGE_FIELDS): one write, not awaited, like the status message. */
+  private countUsage(job: ReportedJob, outcome: 'completed' | 'failed', now: number): void {
+    const { publisher, keys, worker } = this.options;
+    const key = keys.usage(payloadOwner(job.data));
+    publisher
+      .pipeline()
+      .hincrby(key, USAGE_FIELDS.finished(outcome, worker.id), 1)
+      .hincrby(key, USAGE_FIELDS.serviceMs(worker.id), Math.max(0, Math.round(now - (job.processedOn ?? now))))
+      .exec()
+      .catch((error: unknown) => this.log.warn({ jobId: job.id, err: String(error) }, 'could not count usage'));
   }
 
   private observe(job: ReportedJob, outcome: 'completed' | 'failed', now: number): void {

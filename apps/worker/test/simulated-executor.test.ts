@@ -41,7 +41,7 @@ function harness(spec: ResolvedWorker, rng: Rng = seededRng(1)): Harness {
 
 let nextId = 0;
 function job(payload: Partial<JobPayload> = {}, processedOn = Date.now()): ExecutableJob {
-  const data: JobPayload = { model: 'm', input: { n: nextId }, priority: 'normal', createdAt: Date.now(), ...payload };
+  const data: JobPayload = { model: 'm', input: { n: nextId }, priority: 'normal', createdAt: Date.now(), owner: 'anonymous', ...payload };
   return { id: `job-${++nextId}`, data, processedOn, attemptsStarted: 1 };
 }
 

@@ -78,6 +78,7 @@ export const jobViewSchema = z.object({
   timings: jobTimingsSchema,
   metadata: jobRequestSchema.shape.metadata,
   webhook: webhookViewSchema.optional(),
+  retryOf: jobId.optional().meta({ description: 'The failed job this one retries (made by `POST /v1/jobs/{id}/retry`)' }),
 }).meta({ id: 'JobView', description: 'A job as `GET /v1/jobs/{id}` reads it' });
 
 export const jobAcceptedSchema = z.object({
@@ -154,6 +155,38 @@ export const jobReadQuerySchema = z.object({
 });
 
 export const jobIdParamsSchema = z.object({ id: jobId });
+
+const usageCount = z.int().nonnegative();
+
+export const tenantUsageSchema = z
+  .object({
+    tenant: z.string().meta({ description: 'The key\'s name (API_KEYS_FILE `name`, `key-<n>`, `admin-<n>`), or `anonymous`' }),
+    jobs: z
+      .object({
+        submitted: usageCount,
+        completed: usageCount,
+        failed: usageCount.meta({ description: 'Failed on a worker after its retries (a job that failed before running, e.g. its deadline, is not counted)' }),
+        cancelled: usageCount,
+      })
+      .meta({ description: 'Jobs by outcome since usage was first recorded' }),
+    serviceSeconds: z.number().nonnegative().meta({ description: "Workers' busy time for the finished jobs (each job's last execution)" }),
+    cost: z.number().nonnegative().meta({ description: "Σ per worker of service hours × its fleet-file `costPerHour` (0 for a worker without one), in the fleet file's currency unit" }),
+  })
+  .meta({ id: 'TenantUsage' });
+
+export const usageListSchema = z.object({ tenants: z.array(tenantUsageSchema) }).meta({ id: 'UsageList' });
+
+/** Query of `DELETE /v1/jobs/:id`. */
+export const jobDeleteQuerySchema = z.strictObject({
+  purge: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .optional()
+    .transform((value) => value === 'true')
+    .meta({
+      description:
+        "`true`: delete the job's data now (input, result, listing entries, Idempotency-Key record) rather than at the end of its retention; a job not yet started is cancelled first, a running one answers 409",
+    }),
+});
 
 /** Headers of `POST /v1/jobs`. */
 export const jobSubmitHeadersSchema = z.object({

@@ -15,6 +15,12 @@ const nonNegativeInt = z.coerce
   .int({ error: 'expected a non-negative integer' })
   .min(0, { error: 'expected a non-negative integer' });
 
+const keyList = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
+  .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' });
+
 export const POLICY_NAMES = ['greedy-gpu', 'round-robin', 'random', 'jsq', 'p2c', 'sed', 'sed-late', 'cost'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -65,11 +71,11 @@ export const configSchema = z.object({
   MAX_EXPECTED_WAIT_MS: nonNegativeInt.default(30_000),
   /** Open long-polls, waits and event streams per API key in one API process (0 = no limit). */
   MAX_WATCHERS_PER_KEY: nonNegativeInt.default(1000),
-  API_KEYS: z
-    .string()
-    .optional()
-    .transform((s) => (s === undefined ? [] : s.split(',').map((k) => k.trim()).filter(Boolean)))
-    .refine((keys) => keys.every((k) => k.length >= 16), { error: 'expected comma-separated keys of at least 16 characters' }),
+  API_KEYS: keyList,
+  /** Named keys with limits, JSON or YAML (see libs/core/src/tenants.ts); read by loadTenants, not here. */
+  API_KEYS_FILE: z.string().min(1).optional(),
+  /** Keys with the admin role: every tenant's jobs, Bull Board's mutations. */
+  ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, { error: 'expected whsec_ followed by a base64 secret of at least 24 bytes' })
@@ -85,7 +91,14 @@ export const configSchema = z.object({
   METRICS_ENABLED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
   /** Keep BullMQ's per-queue event streams (for a QueueEvents listener); off, they are not written. */
   BULLMQ_EVENTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
-  BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
+  /**
+   * Unset: Bull Board's mutations for admin keys only (none without keys); `true`: for no one;
+   * `false`: also for everyone when the server has no keys (a trusted network). See bull-board.ts.
+   */
+  BULL_BOARD_READ_ONLY: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

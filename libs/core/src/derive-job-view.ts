@@ -1,4 +1,5 @@
 import { decodeJobError } from './errors.js';
+import { ANONYMOUS_TENANT_ID } from './tenants.js';
 import { WEBHOOK_STATES, type JobPayload, type JobResult, type JobStatus, type JobView, type WebhookState, type WebhookView } from './job-view.js';
 
 /** The raw hashes one read of a job brings back (see JobGateway.read). */
@@ -24,15 +25,30 @@ export interface JobRecords {
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 const num = (s: string | undefined): number | undefined => (s === undefined || s === '' ? undefined : Number(s));
 
+/** A job's public view and the tenant that owns it (which the view does not show). */
+export interface OwnedJob {
+  view: JobView;
+  owner: string;
+}
+
+/** A payload as stored: jobs submitted before owners were recorded have none. */
+type StoredPayload = Omit<JobPayload, 'owner'> & { owner?: string };
+
 /**
  * Derives the public view from the queue state itself; null when neither the
  * ingress job nor the worker job exists (unknown or expired).
  */
 export function deriveJobView(records: JobRecords): JobView | null {
+  return deriveOwnedJob(records)?.view ?? null;
+}
+
+/** {@link deriveJobView}, with the job's owner (`anonymous` for a job that has none). */
+export function deriveOwnedJob(records: JobRecords): OwnedJob | null {
   const inWorker = records.workerJob.data !== undefined;
   const source = inWorker ? records.workerJob : records.ingress;
   if (source.data === undefined) return null;
-  const payload = JSON.parse(source.data) as JobPayload;
+  const stored = JSON.parse(source.data) as StoredPayload;
+  const payload: JobPayload = { ...stored, owner: stored.owner ?? ANONYMOUS_TENANT_ID };
 
   let status: JobStatus;
   let finishedOn: number | undefined;
@@ -73,6 +89,7 @@ export function deriveJobView(records: JobRecords): JobView | null {
   else if (status === 'failed') view.error = decodeJobError(source.failedReason ?? 'execution_failed: unknown failure');
   if (payload.metadata !== undefined) view.metadata = payload.metadata;
   if (payload.deadlineMs !== undefined) view.deadlineMs = payload.deadlineMs;
+  if (payload.retryOf !== undefined) view.retryOf = payload.retryOf;
   if (payload.webhook !== undefined) view.webhook = webhookView(records.webhook ?? {});
 
   const t = view.timings;
@@ -86,7 +103,20 @@ export function deriveJobView(records: JobRecords): JobView | null {
     t.totalMs = finishedOn - payload.createdAt;
     if (startedOn !== undefined && inWorker) t.serviceMs = finishedOn - startedOn;
   }
-  return view;
+  return { view, owner: payload.owner };
+}
+
+/**
+ * The record of a job that left the queues without running (`keys.terminal`): its view then, with
+ * its owner beside the view's fields (a record written before owners were recorded has none).
+ */
+export function encodeTerminalRecord(job: OwnedJob): string {
+  return JSON.stringify({ ...job.view, owner: job.owner });
+}
+
+export function decodeTerminalRecord(text: string): OwnedJob {
+  const { owner, ...view } = JSON.parse(text) as JobView & { owner?: string };
+  return { view, owner: owner ?? ANONYMOUS_TENANT_ID };
 }
 
 /** The delivery record as the job view shows it; `pending` until the sender first writes it. */

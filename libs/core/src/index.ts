@@ -11,3 +11,5 @@ export * from './rng.js';
 export * from './derive-job-view.js';
 export * from './api-schemas.js';
 export * from './job-batch.js';
+export * from './tenants.js';
+export * from './tenant-usage.js';

@@ -30,6 +30,13 @@ export interface JobPayload extends Omit<JobRequest, 'priority'> {
   priority: Priority;
   /** Submission time, epoch ms. */
   createdAt: number;
+  /**
+   * The tenant that submitted it (the API key's digest, or `anonymous` when the server has no keys).
+   * Jobs submitted before owners were recorded have none and belong to `anonymous` (see deriveOwnedJob).
+   */
+  owner: string;
+  /** The failed job an owner's retry was made from (`POST /v1/jobs/:id/retry`). */
+  retryOf?: string;
   /** Set by the dispatcher when it adds the job to a worker queue. */
   dispatchedAt?: number;
 }
@@ -67,6 +74,8 @@ export interface JobView {
   metadata?: JobRequest['metadata'];
   /** Delivery of the job's webhook, when it was submitted with one. */
   webhook?: WebhookView;
+  /** The failed job this one retries, when it was made by `POST /v1/jobs/:id/retry`. */
+  retryOf?: string;
 }
 
 export const WEBHOOK_STATES = ['pending', 'retrying', 'delivered', 'failed'] as const;

@@ -53,6 +53,10 @@ export interface KeySpace {
   readonly jobIndex: string;
   /** The same, per model. */
   jobIndexByModel(model: string): string;
+  /** The jobs of one owner (a tenant id), so a tenant's listing reads only its own jobs. */
+  jobIndexByOwner(owner: string): string;
+  /** The same, per owner and model. */
+  jobIndexByOwnerModel(owner: string, model: string): string;
   /** Delivery state of a job's webhook (hash: state, attempts, lastStatus, lastError, deliveredAt). */
   webhookState(jobId: string): string;
   /** The first answer to an Idempotency-Key (keyed by the job id it maps to). */
@@ -65,6 +69,8 @@ export interface KeySpace {
   inFlight(owner: string): string;
   /** Prefix of the per-key request-rate counters (rate-limit-redis). */
   readonly rateLimitPrefix: string;
+  /** A tenant's usage counters (hash; fields in libs/core/src/tenant-usage.ts), kept with no expiry. */
+  usage(owner: string): string;
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -88,5 +94,8 @@ export function keySpace(prefix: string): KeySpace {
     expectedWait: `${prefix}:${SCHED}:expected-wait`,
     inFlight: (owner: string) => `${prefix}:${SCHED}:in-flight:${owner}`,
     rateLimitPrefix: `${prefix}:${SCHED}:rate:`,
+    usage: (owner: string) => `${prefix}:${SCHED}:usage:${owner}`,
+    jobIndexByOwner: (owner: string) => `${prefix}:${SCHED}:jobs:owner:${owner}`,
+    jobIndexByOwnerModel: (owner: string, model: string) => `${prefix}:${SCHED}:jobs:owner:${owner}:model:${model}`,
   });
 }

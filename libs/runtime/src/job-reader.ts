@@ -1,5 +1,16 @@
 import type { Redis } from 'ioredis';
-import { deriveJobView, latestStartAt, type Catalog, INGRESS_QUEUE, workerQueueName, type KeySpace, type JobView, webhookView } from '@sched/core';
+import {
+  INGRESS_QUEUE,
+  decodeTerminalRecord,
+  deriveOwnedJob,
+  latestStartAt,
+  webhookView,
+  workerQueueName,
+  type Catalog,
+  type JobView,
+  type KeySpace,
+  type OwnedJob,
+} from '@sched/core';
 
 /**
  * Reads a job's public view from the queue state itself (the ingress job, its route, the
@@ -21,6 +32,11 @@ export class JobReader {
    * job is there: a finished job then costs one command.
    */
   async read(id: string, knownRoute?: string): Promise<JobView | null> {
+    return (await this.readOwned(id, knownRoute))?.view ?? null;
+  }
+
+  /** {@link read}, with the job's owner: the API shows a job only to its owner (and admins). */
+  async readOwned(id: string, knownRoute?: string): Promise<OwnedJob | null> {
     if (knownRoute !== undefined) {
       const workerJob = await this.readWorkerJob(id, knownRoute);
       if (workerJob.hash.data !== undefined) return this.derive(id, {}, knownRoute, workerJob);
@@ -28,7 +44,7 @@ export class JobReader {
     const [ingressReply, routeReply, terminalReply] =
       (await this.redis.multi().hgetall(this.keys.jobHash(INGRESS_QUEUE, id)).get(this.keys.route(id)).get(this.keys.terminal(id)).exec()) ?? [];
     const terminal = (terminalReply?.[1] ?? null) as string | null;
-    if (terminal !== null) return JSON.parse(terminal) as JobView;
+    if (terminal !== null) return decodeTerminalRecord(terminal);
     const ingress = (ingressReply?.[1] ?? {}) as Record<string, string>;
     const route = (routeReply?.[1] ?? null) as string | null;
     if (route === null) return this.derive(id, ingress, null, NO_WORKER_JOB);
@@ -47,8 +63,8 @@ export class JobReader {
     return { hash, locked };
   }
 
-  private async derive(id: string, ingress: Record<string, string>, route: string | null, worker: WorkerJobRecord): Promise<JobView | null> {
-    const view = deriveJobView({
+  private async derive(id: string, ingress: Record<string, string>, route: string | null, worker: WorkerJobRecord): Promise<OwnedJob | null> {
+    const job = deriveOwnedJob({
       id,
       ingress,
       route,
@@ -58,8 +74,8 @@ export class JobReader {
       latestStart: (payload, workerClass) => latestStartAt(this.models, payload, workerClass),
     });
     // Only a job that asked for a webhook has a delivery record worth a command.
-    if (view?.webhook !== undefined) view.webhook = webhookView(await this.redis.hgetall(this.keys.webhookState(id)));
-    return view;
+    if (job?.view.webhook !== undefined) job.view.webhook = webhookView(await this.redis.hgetall(this.keys.webhookState(id)));
+    return job;
   }
 }
 

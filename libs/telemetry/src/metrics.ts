@@ -17,6 +17,8 @@ export function createApiMetrics(registry: Registry, enabled = true) {
   const m = metricFactory(registry, enabled);
   return {
     jobsSubmitted: m.counter({ name: 'sched_jobs_submitted_total', help: 'Jobs accepted by the API.', labelNames: ['model', 'priority'] }),
+    /** `tenant` is a configured key's name (or `anonymous`): as many label values as keys, never a key or its digest. */
+    tenantJobsSubmitted: m.counter({ name: 'sched_tenant_jobs_submitted_total', help: "Jobs accepted by the API per tenant (the API key's name).", labelNames: ['tenant'] }),
     jobsRejected: m.counter({ name: 'sched_jobs_rejected_total', help: 'Requests to submit a job that were refused, by reason (error code).', labelNames: ['reason'] }),
     httpDuration: m.histogram({
       name: 'sched_http_request_duration_seconds',
