@@ -1,4 +1,4 @@
-import { fleetListSchema, modelCatalogSchema, type Catalog } from '@sched/core';
+import { fleetListSchema, modelCatalogSchema, modelLimits, type Catalog } from '@sched/core';
 import type { WorkerQueueState } from '@sched/runtime';
 import { defineRoute, jsonResponse, textResponse, type ApiRoute } from './api-route.js';
 import type { JobGateway } from './job-gateway.js';
@@ -114,6 +114,7 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
             name,
             classes,
             workers: catalog.workers.filter((w) => w.models.includes(name)).map((w) => w.id),
+            limits: modelLimits(catalog, name),
           })),
         });
       },

@@ -14,7 +14,7 @@ import type { Logger } from '@sched/runtime';
 import type { ApiMetrics } from '@sched/telemetry';
 import { defineRoute, type ApiRoute } from './api-route.js';
 import { closedSignal } from './closed-signal.js';
-import { jobAdmission } from './job-admission.js';
+import { jobAdmission, type JobAdmissionOptions } from './job-admission.js';
 import { idempotentJobId, type JobGateway } from './job-gateway.js';
 import { JOB_REJECTION_REASONS, type JobRejections } from './job-rejections.js';
 import { waitForJobs } from './job-set-wait.js';
@@ -22,8 +22,8 @@ import type { StatusHub } from './status-hub.js';
 import { preferenceApplied, submitPreference, type SubmitOutcome } from './submit-preference.js';
 
 export interface SubmitRouteOptions {
-  config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>;
-  catalog: Pick<Catalog, 'models'>;
+  config: JobAdmissionOptions['config'];
+  catalog: JobAdmissionOptions['catalog'];
   jobs: Pick<JobGateway, 'submit' | 'readMany'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
   hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
