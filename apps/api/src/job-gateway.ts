@@ -291,6 +291,11 @@ export class JobGateway {
     await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
   }
 
+  /** Asks the host running `workerId` to stop the job; the number of hosts listening (0: none is). */
+  async requestStop(id: string, workerId: string): Promise<number> {
+    return this.guard(() => this.redis.publish(this.keys.workerCancelChannel(workerId), id));
+  }
+
   /** The record of a job that left the queues without running, kept as long as a result. */
   async recordTerminal(view: JobView): Promise<void> {
     await this.guard(() => this.redis.set(this.keys.terminal(view.id), JSON.stringify(view), 'EX', this.config.RESULT_TTL_S));

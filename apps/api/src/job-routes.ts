@@ -75,8 +75,9 @@ export function jobRoutes(options: JobRoutesOptions): ApiRoute[] {
       path: '/v1/jobs/:id',
       operationId: 'cancelJob',
       tag: 'jobs',
-      summary: 'Cancel a job that has not started',
-      description: 'A job already cancelled answers 200 again; one running or finished answers 409.',
+      summary: 'Cancel a job, stopping it if it is running',
+      description:
+        'A waiting job is removed; a running one is stopped on its worker (dropped from its batch) and ends `cancelled`, never retried. A job already cancelled answers 200 again; one that finished first answers 409.',
       request: { params: jobIdParamsSchema },
       responses: { 200: jsonResponse('The cancelled job (`status: cancelled`)', jobViewSchema) },
       errors: ['unauthorized', 'job_not_found', 'job_not_cancellable', 'redis_unavailable'],

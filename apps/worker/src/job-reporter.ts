@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobPayload, JobResult, KeySpace, ResolvedWorker, StatusMessage } from '@sched/core';
+import { isCancelledReason, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -41,7 +41,7 @@ export class JobReporter {
     this.log.debug({ jobId: job.id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
   }
 
-  /** An attempt failed: back to waiting while BullMQ has attempts left, else the job failed. */
+  /** An attempt failed: back to waiting while BullMQ has attempts left, else the job failed (or was cancelled while running). */
   failed(job: ReportedJob, error: Error): void {
     const { worker, outbox, metrics } = this.options;
     const id = job.id ?? '';
@@ -53,12 +53,17 @@ export class JobReporter {
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
     }
+    if (isCancelledReason(error.message)) {
+      this.finish(job, 'cancelled', Date.now());
+      this.log.info({ jobId: id }, 'running job cancelled');
+      return;
+    }
     this.finish(job, 'failed', Date.now());
     this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
   }
 
   /** Terminal: publish, deliver the webhook, observe. */
-  private finish(job: ReportedJob, status: 'completed' | 'failed', now: number): void {
+  private finish(job: ReportedJob, status: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { worker, outbox } = this.options;
     const id = job.id ?? '';
     this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted });
@@ -69,7 +74,7 @@ export class JobReporter {
     this.observe(job, status, now);
   }
 
-  private observe(job: ReportedJob, outcome: 'completed' | 'failed', now: number): void {
+  private observe(job: ReportedJob, outcome: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { metrics, worker } = this.options;
     const labels = { model: job.data.model, class: worker.class };
     const started = job.processedOn ?? now;

@@ -11,7 +11,7 @@ export const ERROR_TABLE = {
   job_not_found: { status: 404, title: 'No such job' },
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
-  job_not_cancellable: { status: 409, title: 'Job is running or finished' },
+  job_not_cancellable: { status: 409, title: 'Job has finished' },
   payload_too_large: { status: 413, title: 'Request body too large' },
   input_too_large: { status: 413, title: 'Job input too large' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
