@@ -12,7 +12,7 @@ interface Pending<T> {
   readonly item: T;
   readonly size: JobSize | undefined;
   resolve(batch: { serviceMs: number; batchSize: number }): void;
-  reject(reason: unknown): void;
+  reject(reason: Error): void;
   /** Its signal aborted: answered already, left out of (or dropped from) its batch. */
   dropped: boolean;
   /** The execution it is part of, once its batch started. */
@@ -54,16 +54,16 @@ export class BatchExecutor<T> {
     this.free = options.slots;
   }
 
-  /** Resolves when the job's batch has finished executing; rejects with `signal.reason` once it aborts. */
+  /** Resolves when the job's batch has finished executing; rejects (its cause `signal.reason`) once the signal aborts. */
   run(item: T, model: string, size: JobSize | undefined, signal?: AbortSignal): Promise<{ serviceMs: number; batchSize: number }> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted === true) {
-        reject(signal.reason);
+        reject(abortError(signal));
         return;
       }
       const pending: Pending<T> = { item, size, resolve, reject, dropped: false, execution: null };
       if (signal !== undefined) {
-        const drop = (): void => this.drop(pending, signal.reason);
+        const drop = (): void => this.drop(pending, abortError(signal));
         signal.addEventListener('abort', drop, { once: true });
         const settled = (): void => signal.removeEventListener('abort', drop);
         pending.resolve = (batch) => {
@@ -76,7 +76,7 @@ export class BatchExecutor<T> {
     });
   }
 
-  private drop(pending: Pending<T>, reason: unknown): void {
+  private drop(pending: Pending<T>, reason: Error): void {
     if (pending.dropped) return;
     pending.dropped = true;
     pending.reject(reason);
@@ -117,6 +117,10 @@ export class BatchExecutor<T> {
     for (const pending of items) if (!pending.dropped) pending.resolve({ serviceMs, batchSize: items.length });
     this.pump();
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted', { cause: signal.reason });
 }
 
 /** Sequences in a batch are padded to the longest, so the batch costs what its largest job costs. */
