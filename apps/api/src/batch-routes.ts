@@ -30,7 +30,7 @@ import type { SubmitRouteOptions } from './submit-route.js';
 /** The single submit route's collaborators; a batch needs `submitMany` and its own body limit. */
 export interface BatchRoutesOptions extends Omit<SubmitRouteOptions, 'config' | 'jobs'> {
   config: SubmitRouteOptions['config'] & Pick<Config, 'MAX_BATCH_BODY_BYTES'>;
-  jobs: Pick<JobGateway, 'submitMany' | 'readMany'>;
+  jobs: Pick<JobGateway, 'submitMany' | 'readMany' | 'expiresAt'>;
 }
 
 /** What the whole request can be refused for; an item's own refusal is in its result. */
@@ -107,9 +107,11 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         const idempotency = batchKey === undefined ? undefined : { key: batchItemKey(batchKey, index), scope };
         const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
         items.push(idempotency === undefined ? { request: job, id } : { request: job, idempotency });
-        placed.push({ index, id, fresh: true, state: { status: 'queued', deadlineMs: job.deadlineMs } });
+        // Taken before the add: no later than the submission time the job gets.
+        const state: PendingState = { status: 'queued', deadlineMs: job.deadlineMs, model: job.model, createdAt: Date.now() };
+        placed.push({ index, id, fresh: true, state });
         // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
-        if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: job.deadlineMs });
+        if (idempotency === undefined) hub.rememberAccepted(id, state);
       }
       // Watching before the add: a new job's end cannot slip by, so it need not be read until it ends.
       const watch = preference.waitS === undefined || placed.length === 0 ? undefined : hub.watchMany(placed.map((item) => item.id));

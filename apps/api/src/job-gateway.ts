@@ -16,6 +16,7 @@ import {
   type JobRequest,
   type JobView,
   type KeySpace,
+  type PendingState,
 } from '@sched/core';
 import { JobReader, ingressJobOptions, producerQueueOptions, readFleetState, type RedisErrorLog, type RedisHealth, type WorkerQueueState } from '@sched/runtime';
 import { v5 as uuidv5 } from 'uuid';
@@ -289,6 +290,11 @@ export class JobGateway {
   /** Asks the dispatcher holding the job in ingress to let go of it (it answers on the status channel). */
   async requestCancel(id: string): Promise<void> {
     await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
+  }
+
+  /** When a waiting job's deadline passes unannounced (see JobReader.expiresAt); no Redis. */
+  expiresAt(state: PendingState): number | undefined {
+    return this.reader.expiresAt(state);
   }
 
   /** Asks the host running `workerId` to stop the job; the number of hosts listening (0: none is). */

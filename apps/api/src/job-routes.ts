@@ -20,7 +20,7 @@ import { longPoll } from './long-poll.js';
 import type { StatusHub } from './status-hub.js';
 
 export interface JobRoutesOptions {
-  jobs: Pick<JobGateway, 'read' | 'readMany' | 'list'>;
+  jobs: Pick<JobGateway, 'read' | 'readMany' | 'list' | 'expiresAt'>;
   hub: Pick<StatusHub, 'watch' | 'watchMany' | 'acceptedState'>;
   canceller: Pick<JobCanceller, 'cancel'>;
 }

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { isTerminal, type JobView, type StatusMessage } from '@sched/core';
+import { isTerminal, type PendingState, type StatusMessage } from '@sched/core';
 import { subscribeWhenReady, type Logger } from '@sched/runtime';
 
 type Wake = (message: StatusMessage | null) => void;
 
 /** What the hub remembers of a job this process accepted (see {@link StatusHub.rememberAccepted}). */
-export type AcceptedState = Pick<JobView, 'status' | 'deadlineMs'>;
+export type AcceptedState = PendingState;
 
 /** A remembered acceptance is kept 30–60 s (two generations), at most this many per generation. */
 const ACCEPTED_GENERATION_MS = 30_000;

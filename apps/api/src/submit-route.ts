@@ -5,10 +5,9 @@ import {
   jobRequestBodySchema,
   jobSubmitHeadersSchema,
   jobViewSchema,
-  type Catalog,
-  type Config,
   type JobAccepted,
   type JobView,
+  type PendingState,
 } from '@sched/core';
 import type { Logger } from '@sched/runtime';
 import type { ApiMetrics } from '@sched/telemetry';
@@ -24,7 +23,7 @@ import { preferenceApplied, submitPreference, type SubmitOutcome } from './submi
 export interface SubmitRouteOptions {
   config: JobAdmissionOptions['config'];
   catalog: JobAdmissionOptions['catalog'];
-  jobs: Pick<JobGateway, 'submit' | 'readMany'>;
+  jobs: Pick<JobGateway, 'submit' | 'readMany' | 'expiresAt'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
   hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted'>;
@@ -86,7 +85,9 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       const watch = preference.waitS === undefined ? undefined : hub.watchMany([id]);
       // A new job (a fresh id, never a replay) is remembered before its add: its end message, however
       // soon it comes, then finds the entry and clears it; a long-poll until then need not read it first.
-      if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs });
+      // Taken before the add: no later than the submission time the job gets.
+      const pending: PendingState = { status: 'queued', deadlineMs: request.deadlineMs, model: request.model, createdAt: Date.now() };
+      if (idempotency === undefined) hub.rememberAccepted(id, pending);
       let outcome: SubmitOutcome = 'accepted';
       let view: JobView | null = null;
       let accepted: JobAccepted;
@@ -98,7 +99,7 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
           try {
             // A new job, watched since before its add, is read only once it ends; a replayed
             // Idempotency-Key answers the first job, which may have ended long ago: it is read first.
-            const known = result.replayed ? undefined : new Map([[id, { status: 'queued' as const, deadlineMs: request.deadlineMs }]]);
+            const known = result.replayed ? undefined : new Map([[id, pending]]);
             const waited = await waitForJobs({ jobs, watch, ids: [id], known, waitS: preference.waitS, signal: closedSignal(res) });
             view = waited.ended.get(id) ?? null;
             if (view !== null) outcome = 'finished';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { deriveJobView, latestStartAt, type Catalog, INGRESS_QUEUE, workerQueueName, type KeySpace, type JobView, webhookView } from '@sched/core';
+import { deriveJobView, latestStartAt, mayMissDeadline, type Catalog, INGRESS_QUEUE, workerQueueName, type KeySpace, type JobView, type PendingState, webhookView } from '@sched/core';
 
 /**
  * Reads a job's public view from the queue state itself (the ingress job, its route, the
@@ -33,6 +33,17 @@ export class JobReader {
     const route = (routeReply?.[1] ?? null) as string | null;
     if (route === null) return this.derive(id, ingress, null, NO_WORKER_JOB);
     return this.derive(id, ingress, route, await this.readWorkerJob(id, route));
+  }
+
+  /**
+   * When a read of a job in this state starts to say `failed` / `deadline_exceeded` (its latest start,
+   * on the routed worker's class once it waits in a worker queue): the one moment a waiter must read
+   * it without a message. Undefined when its deadline cannot pass unannounced (none, or it started).
+   */
+  expiresAt(state: PendingState): number | undefined {
+    if (!mayMissDeadline(state)) return undefined;
+    const workerClass = state.status === 'dispatched' && state.worker !== undefined ? this.classOf(state.worker) : undefined;
+    return latestStartAt(this.models, state, workerClass);
   }
 
   /** The worker-queue job's hash; `locked` is read only when the job has not finished (a lock only matters then). */
