@@ -79,6 +79,8 @@ export class JobReporter {
     const labels = { model: job.data.model, class: worker.class };
     const started = job.processedOn ?? now;
     metrics.jobsCompleted.inc({ ...labels, worker: worker.id, outcome });
+    // A job stopped by its owner says nothing of how long jobs take.
+    if (outcome === 'cancelled') return;
     metrics.jobDuration.observe({ ...labels, stage: 'queue' }, (started - job.data.createdAt) / 1000);
     metrics.jobDuration.observe({ ...labels, stage: 'service' }, (now - started) / 1000);
     metrics.jobDuration.observe({ ...labels, stage: 'total' }, (now - job.data.createdAt) / 1000);
