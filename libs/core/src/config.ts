@@ -56,7 +56,8 @@ export const configSchema = z.object({
   /** A job's result, serialised as JSON, at most this many bytes; a larger one fails the job (`result_too_large`). */
   MAX_RESULT_BYTES: positiveInt.default(1_048_576),
   /** A job executing longer than this is stopped and fails with `timeout` (not retried). */
-  MAX_SERVICE_MS: positiveInt.default(600_000),
+  // A Node timer holds at most 2^31 − 1 ms; a longer one would fire at once.
+  MAX_SERVICE_MS: positiveInt.max(2_147_483_647, { error: 'expected at most 2147483647 (about 24.8 days)' }).default(600_000),
   REDIS_TIMEOUT_MS: positiveInt.default(1000),
   LATENCY_SLO_MS: z
     .string()
