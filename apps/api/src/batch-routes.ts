@@ -112,7 +112,9 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         const idempotency = batchKey === undefined ? undefined : { key: batchItemKey(batchKey, index), scope };
         const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
         items.push(idempotency === undefined ? { request: job, id } : { request: job, idempotency });
-        placed.push({ index, id, fresh: true, state: { status: 'queued', deadlineMs: job.deadlineMs } });
+        // Taken before the add: no later than the submission time the job gets.
+        const state: PendingState = { status: 'queued', deadlineMs: job.deadlineMs, model: job.model, createdAt: Date.now() };
+        placed.push({ index, id, fresh: true, state });
       }
       // The key's max in flight: the items that fit are added, in order; the rest are refused.
       const fit = await admission.inFlight.reserve(caller.owner, caller.maxInFlight, placed.map((item) => item.id));

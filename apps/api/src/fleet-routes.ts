@@ -1,6 +1,7 @@
-import { fleetListSchema, modelCatalogSchema, type Catalog } from '@sched/core';
+import { fleetListSchema, modelCatalogSchema, modelLimits, type Catalog } from '@sched/core';
 import type { WorkerQueueState } from '@sched/runtime';
 import { defineRoute, jsonResponse, textResponse, type ApiRoute } from './api-route.js';
+import { FleetFeed } from './fleet-feed.js';
 import type { JobGateway } from './job-gateway.js';
 import type { RecentCompletions } from './recent-completions.js';
 
@@ -60,6 +61,11 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
     const now = Date.now();
     return states.map((state) => workerStatus(state, now));
   };
+  // Every stream of this process follows one feed: one fleet read per second, none without a stream.
+  const feed = new FleetFeed({
+    read: async () => JSON.stringify({ workers: await workers(), recent: recent.summary(Date.now()) }),
+    intervalMs: STREAM_INTERVAL_MS,
+  });
 
   return [
     defineRoute({
@@ -89,15 +95,10 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
         const write = (text: string): void => {
           if (!res.destroyed && !res.writableEnded) res.write(text);
         };
-        const send = (): void => {
-          workers().then(
-            (list) => write(`id: ${++sequence}\nevent: fleet\ndata: ${JSON.stringify({ workers: list, recent: recent.summary(Date.now()) })}\n\n`),
-            () => write(`event: unavailable\ndata: {}\n\n`),
-          );
-        };
-        send();
-        const timer = setInterval(send, STREAM_INTERVAL_MS);
-        req.on('close', () => clearInterval(timer));
+        const unfollow = feed.follow((event) =>
+          write(event.kind === 'fleet' ? `id: ${++sequence}\nevent: fleet\ndata: ${event.data}\n\n` : `event: unavailable\ndata: {}\n\n`),
+        );
+        req.on('close', unfollow);
       },
     }),
     defineRoute({
@@ -114,6 +115,7 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
             name,
             classes,
             workers: catalog.workers.filter((w) => w.models.includes(name)).map((w) => w.id),
+            limits: modelLimits(catalog, name),
           })),
         });
       },

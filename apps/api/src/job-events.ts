@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { DEADLINE_RECHECK_MS, isTerminal, jobNotFound, mayMissDeadline, statusVersion, type JobStatus, type JobView } from '@sched/core';
+import { isTerminal, jobNotFound, pendingState, statusVersion, type JobStatus, type JobView } from '@sched/core';
 import { closedSignal } from './closed-signal.js';
 import type { TenantJobs } from './tenant-jobs.js';
 import type { StatusHub } from './status-hub.js';
@@ -15,7 +15,7 @@ const KEEP_ALIVE_MS = 15_000;
  * stream ends after the terminal event.
  */
 export async function streamJobEvents(
-  jobs: Pick<TenantJobs, 'read'>,
+  jobs: Pick<TenantJobs, 'read' | 'expiresAt'>,
   hub: Pick<StatusHub, 'watch'>,
   id: string,
   lastEventId: number | undefined,
@@ -36,14 +36,19 @@ export async function streamJobEvents(
     };
     send(view.status, statusVersion(view.status, view.attempts), view);
     while (!isTerminal(view.status) && !closed.aborted) {
-      // A deadline expires without a message (derived when read): a job with one is re-read often.
-      const recheck = mayMissDeadline(view);
-      const message = await watch.next(recheck ? DEADLINE_RECHECK_MS : KEEP_ALIVE_MS, closed);
+      // A deadline expires without a message (derived when read): the job is read once more when it
+      // would, a millisecond past its latest start, rather than polled.
+      const expiresAt = jobs.expiresAt(pendingState(view));
+      const untilExpiry = expiresAt === undefined ? Infinity : Math.max(0, expiresAt + 1 - Date.now());
+      const message = await watch.next(Math.min(untilExpiry, KEEP_ALIVE_MS), closed);
       if (closed.aborted) break;
       if (message === undefined) {
-        if (!recheck) res.write(': keep-alive\n\n');
+        if (expiresAt === undefined || Date.now() <= expiresAt) res.write(': keep-alive\n\n');
         else {
-          view = (await jobs.read(id)) ?? view;
+          const read = await jobs.read(id);
+          // Gone (expired meanwhile): nothing more will happen to it.
+          if (read === null) break;
+          view = read;
           send(view.status, statusVersion(view.status, view.attempts), view);
         }
         continue;

@@ -22,6 +22,7 @@ import {
   type KeySpace,
   type OwnedJob,
   type Tenant,
+  type PendingState,
 } from '@sched/core';
 import { JobReader, ingressJobOptions, producerQueueOptions, readFleetState, type RedisErrorLog, type RedisHealth, type WorkerQueueState } from '@sched/runtime';
 import { v5 as uuidv5 } from 'uuid';
@@ -406,6 +407,16 @@ export class JobGateway {
   /** Asks the dispatcher holding the job in ingress to let go of it (it answers on the status channel). */
   async requestCancel(id: string): Promise<void> {
     await this.guard(() => this.redis.publish(this.keys.cancelChannel, id));
+  }
+
+  /** When a waiting job's deadline passes unannounced (see JobReader.expiresAt); no Redis. */
+  expiresAt(state: PendingState): number | undefined {
+    return this.reader.expiresAt(state);
+  }
+
+  /** Asks the host running `workerId` to stop the job; the number of hosts listening (0: none is). */
+  async requestStop(id: string, workerId: string): Promise<number> {
+    return this.guard(() => this.redis.publish(this.keys.workerCancelChannel(workerId), id));
   }
 
   /** The record of a job that left the queues without running, kept as long as a result. */

@@ -1,16 +1,16 @@
-import { SchedError, jobAcceptedSchema, jobIdParamsSchema, jobNotFound, jobViewSchema, type Catalog, type Config, type JobPayload, type JobRequest } from '@sched/core';
+import { SchedError, jobAcceptedSchema, jobIdParamsSchema, jobNotFound, jobViewSchema, type JobPayload, type JobRequest } from '@sched/core';
 import type { ApiMetrics } from '@sched/telemetry';
 import { v5 as uuidv5 } from 'uuid';
 import { tooManyInFlight, type AdmissionControl } from './admission-control.js';
 import { tenantOf } from './api-keys.js';
 import { defineRoute, type ApiRoute } from './api-route.js';
 import { callerOf } from './caller.js';
-import { jobAdmission } from './job-admission.js';
+import { jobAdmission, type JobAdmissionOptions } from './job-admission.js';
 import type { JobGateway } from './job-gateway.js';
 
 export interface JobRetryRouteOptions {
-  config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>;
-  catalog: Pick<Catalog, 'models'>;
+  config: JobAdmissionOptions['config'];
+  catalog: JobAdmissionOptions['catalog'];
   jobs: Pick<JobGateway, 'visibleTo'>;
   metrics: Pick<ApiMetrics, 'jobsSubmitted' | 'tenantJobsSubmitted'>;
   /** The retry is a new job: the expected-wait guard and the caller's max in flight apply. */

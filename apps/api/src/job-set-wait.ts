@@ -1,12 +1,11 @@
-import { DEADLINE_RECHECK_MS, isTerminal, mayMissDeadline, type JobView } from '@sched/core';
+import { isTerminal, pendingState, type JobView, type PendingState } from '@sched/core';
 import type { TenantJobs } from './tenant-jobs.js';
 import type { JobSetWatch } from './status-hub.js';
 
-/** What a waiter knows of a job that has not ended: enough to tell whether its deadline may pass unannounced. */
-export type PendingState = Pick<JobView, 'status' | 'deadlineMs'>;
+export type { PendingState };
 
 export interface JobSetWaitOptions {
-  jobs: Pick<TenantJobs, 'readMany'>;
+  jobs: Pick<TenantJobs, 'readMany' | 'expiresAt'>;
   /** Registered on `ids` before anything was read or added, so no change is missed. */
   watch: Pick<JobSetWatch, 'next'>;
   /** The jobs to wait for, each once. */
@@ -40,9 +39,10 @@ export interface JobSetWaitOutcome {
 /**
  * Waits until every job of a set has ended (completed, failed, cancelled) or `waitS` passes, on the
  * process's one status subscription: a job is read when a message says it ended (all of a wake's
- * ended jobs in one batch, with the worker the message names), never polled, except a job with a
- * deadline that may pass while it waits (the expiry is derived when read and sends no message),
- * which is re-read every DEADLINE_RECHECK_MS. The one-job case is `POST /v1/jobs` with `Prefer: wait`.
+ * ended jobs in one batch, with the worker the message names), never polled. A job with a deadline
+ * that may pass while it waits (the expiry is derived when read and sends no message) is read once
+ * more when its latest start comes (one timer for the set, at the soonest), not every few ms. The
+ * one-job case is `POST /v1/jobs` with `Prefer: wait`.
  */
 export async function waitForJobs(options: JobSetWaitOptions): Promise<JobSetWaitOutcome> {
   const { jobs, watch, ids, signal } = options;
@@ -65,11 +65,21 @@ export async function waitForJobs(options: JobSetWaitOptions): Promise<JobSetWai
         outcome.ended.set(id, view);
       } else {
         outcome.pending.set(id, view);
-        states.set(id, view);
+        states.set(id, pendingState(view));
       }
     }
   };
-  const mayExpire = (): string[] => [...states].filter(([, state]) => mayMissDeadline(state)).map(([id]) => id);
+  /** The jobs whose deadline has passed unannounced by `now` (strictly, as a read derives it), and the soonest expiry still to come. */
+  const expiries = (now: number): { due: string[]; next: number } => {
+    const due: string[] = [];
+    let next = Infinity;
+    for (const [id, state] of states) {
+      const at = jobs.expiresAt(state) ?? Infinity;
+      if (at < now) due.push(id);
+      else next = Math.min(next, at);
+    }
+    return { due, next };
+  };
 
   for (const [id, state] of options.known ?? []) {
     outcome.pending.set(id, undefined);
@@ -77,11 +87,18 @@ export async function waitForJobs(options: JobSetWaitOptions): Promise<JobSetWai
   }
   await absorb(ids.filter((id) => !outcome.pending.has(id)));
   while (outcome.pending.size > 0) {
-    const slice = mayExpire().length > 0 ? DEADLINE_RECHECK_MS : Infinity;
-    const wake = await watch.next(Math.min(deadline - Date.now(), slice), signal);
+    const now = Date.now();
+    const { due, next } = expiries(now);
+    if (due.length > 0) {
+      // Read once at its latest start: now failed (deadline_exceeded), or still in time (started, or the
+      // guessed submission was early) and re-timed from what the read says.
+      await absorb(due);
+      continue;
+    }
+    // Past the expiry by a millisecond, so the read derives it.
+    const wake = await watch.next(Math.min(deadline, next + 1) - now, signal);
     if (wake === undefined) {
       if (Date.now() >= deadline || signal.aborted) break;
-      await absorb(mayExpire());
       continue;
     }
     if (wake.missed) {
@@ -93,7 +110,8 @@ export async function waitForJobs(options: JobSetWaitOptions): Promise<JobSetWai
       const state = states.get(message.id);
       if (state === undefined) continue;
       if (!isTerminal(message.status)) {
-        states.set(message.id, { ...state, status: message.status });
+        // A dispatch names the worker, whose class sets the expiry from now on.
+        states.set(message.id, { ...state, status: message.status, worker: message.worker ?? state.worker });
         continue;
       }
       routes.set(message.id, message.worker ?? '');

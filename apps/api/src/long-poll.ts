@@ -11,7 +11,7 @@ import type { StatusHub } from './status-hub.js';
  * submit-then-long-poll: one read per job instead of two).
  */
 export async function longPoll(
-  jobs: Pick<TenantJobs, 'readMany' | 'viewer'>,
+  jobs: Pick<TenantJobs, 'readMany' | 'viewer' | 'expiresAt'>,
   hub: Pick<StatusHub, 'watchMany' | 'acceptedState'>,
   id: string,
   waitS: number,

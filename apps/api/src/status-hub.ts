@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { isTerminal, type JobView, type StatusMessage } from '@sched/core';
+import { isTerminal, type PendingState, type StatusMessage } from '@sched/core';
 import { subscribeWhenReady, type Logger } from '@sched/runtime';
 
 type Wake = (message: StatusMessage | null) => void;
 
 /** What the hub remembers of a job this process accepted (see {@link StatusHub.rememberAccepted}). */
-export type AcceptedState = Pick<JobView, 'status' | 'deadlineMs'> & {
+export type AcceptedState = PendingState & {
   /** The tenant that submitted it: only its owner (or an admin) may skip reading it (no existence oracle). */
   owner: string;
 };

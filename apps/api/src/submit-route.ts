@@ -5,10 +5,9 @@ import {
   jobRequestBodySchema,
   jobSubmitHeadersSchema,
   jobViewSchema,
-  type Catalog,
-  type Config,
   type JobAccepted,
   type JobView,
+  type PendingState,
 } from '@sched/core';
 import type { Logger } from '@sched/runtime';
 import type { ApiMetrics } from '@sched/telemetry';
@@ -17,7 +16,7 @@ import { tenantOf } from './api-keys.js';
 import { defineRoute, type ApiRoute } from './api-route.js';
 import { callerOf } from './caller.js';
 import { closedSignal } from './closed-signal.js';
-import { jobAdmission } from './job-admission.js';
+import { jobAdmission, type JobAdmissionOptions } from './job-admission.js';
 import { idempotentJobId, type JobGateway } from './job-gateway.js';
 import { JOB_REJECTION_REASONS, type JobRejections } from './job-rejections.js';
 import { waitForJobs } from './job-set-wait.js';
@@ -25,8 +24,8 @@ import type { StatusHub } from './status-hub.js';
 import { preferenceApplied, submitPreference, type SubmitOutcome } from './submit-preference.js';
 
 export interface SubmitRouteOptions {
-  config: Pick<Config, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>;
-  catalog: Pick<Catalog, 'models'>;
+  config: JobAdmissionOptions['config'];
+  catalog: JobAdmissionOptions['catalog'];
   jobs: Pick<JobGateway, 'visibleTo'>;
   /** For `Prefer: wait`: the status messages of the jobs it waits on. */
   hub: Pick<StatusHub, 'watchMany' | 'rememberAccepted' | 'forgetAccepted'>;
@@ -95,7 +94,9 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       const watch = watcher === null ? undefined : hub.watchMany([id]);
       // A new job (a fresh id, never a replay) is remembered before its add: its end message, however
       // soon it comes, then finds the entry and clears it; a long-poll until then need not read it first.
-      if (idempotency === undefined) hub.rememberAccepted(id, { status: 'queued', deadlineMs: request.deadlineMs, owner: tenantJobs.viewer.id });
+      // Taken before the add: no later than the submission time the job gets.
+      const pending: PendingState = { status: 'queued', deadlineMs: request.deadlineMs, model: request.model, createdAt: Date.now() };
+      if (idempotency === undefined) hub.rememberAccepted(id, { ...pending, owner: tenantJobs.viewer.id });
       // Not waited on (the key's watchers are all taken): `Preference-Applied` must not claim the wait.
       let outcome: SubmitOutcome = preference.waitS !== undefined && watcher === null ? 'interrupted' : 'accepted';
       let view: JobView | null = null;
@@ -109,7 +110,7 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
           try {
             // A new job, watched since before its add, is read only once it ends; a replayed
             // Idempotency-Key answers the first job, which may have ended long ago: it is read first.
-            const known = result.replayed ? undefined : new Map([[id, { status: 'queued' as const, deadlineMs: request.deadlineMs }]]);
+            const known = result.replayed ? undefined : new Map([[id, pending]]);
             const waited = await waitForJobs({ jobs: tenantJobs, watch, ids: [id], known, waitS: preference.waitS, signal: closedSignal(res) });
             view = waited.ended.get(id) ?? null;
             if (view !== null) outcome = 'finished';

@@ -1,10 +1,10 @@
-import { canSeeJob, type JobListCursor, type JobView, type OwnedJob, type Tenant } from '@sched/core';
+import { canSeeJob, type JobListCursor, type JobView, type OwnedJob, type PendingState, type Tenant } from '@sched/core';
 import type { JobGateway, SubmitAccepted, SubmitItem, SubmitResult } from './job-gateway.js';
 
 /** The gateway calls a tenant's view of the jobs is made of. */
 export type TenantJobsSource = Pick<
   JobGateway,
-  'readOwned' | 'readManyOwned' | 'readPayload' | 'list' | 'submit' | 'submitMany' | 'remove' | 'requestCancel' | 'recordTerminal' | 'purge'
+  'readOwned' | 'readManyOwned' | 'readPayload' | 'list' | 'submit' | 'submitMany' | 'remove' | 'requestCancel' | 'requestStop' | 'recordTerminal' | 'purge' | 'expiresAt'
 >;
 
 /**
@@ -77,6 +77,17 @@ export class TenantJobs {
   async requestCancel(id: string): Promise<void> {
     this.mustHaveSeen(id);
     await this.source.requestCancel(id);
+  }
+
+  /** Asks the host running a job this tenant was shown to stop it (see JobGateway.requestStop). */
+  async requestStop(id: string, workerId: string): Promise<number> {
+    this.mustHaveSeen(id);
+    return this.source.requestStop(id, workerId);
+  }
+
+  /** When a waiting job's deadline passes unannounced (see JobGateway.expiresAt); reads nothing. */
+  expiresAt(state: PendingState): number | undefined {
+    return this.source.expiresAt(state);
   }
 
   /** The terminal record of a job this tenant was shown, under its owner. */

@@ -32,7 +32,7 @@ async function commandsWhileWaiting(id: string): Promise<{ counts: Record<string
 describe('a long-poll on a job this API process accepted', () => {
   it('does not read the job while it has not ended, then reads it once when it ends', async () => {
     const id = await submit();
-    expect(ctx.cluster.api.hub.acceptedState(id)).toEqual({ status: 'queued', owner: 'anonymous' });
+    expect(ctx.cluster.api.hub.acceptedState(id)).toMatchObject({ status: 'queued', model: 'default', owner: 'anonymous' });
     const { counts, answer } = await commandsWhileWaiting(id);
     expect(counts.multi ?? 0).toBe(0);
     expect(counts.hgetall ?? 0).toBe(0);
@@ -52,7 +52,7 @@ describe('a long-poll on a job this API process accepted', () => {
 
   it('remembers a job with a deadline with it, so the wait still re-reads it for the deadline', async () => {
     const id = await submit({ model: 'default', input: 2, deadlineMs: 200 });
-    expect(ctx.cluster.api.hub.acceptedState(id)).toEqual({ status: 'queued', deadlineMs: 200, owner: 'anonymous' });
+    expect(ctx.cluster.api.hub.acceptedState(id)).toMatchObject({ status: 'queued', deadlineMs: 200, model: 'default', owner: 'anonymous' });
     // No dispatcher: the job cannot start in time, and the long-poll says so once the deadline passes.
     const view = (await (await fetch(url(`/v1/jobs/${id}?wait=5`))).json()) as JobView;
     expect(view).toMatchObject({ status: 'failed', error: { code: 'deadline_exceeded' } });

@@ -4,6 +4,7 @@ import { RedisErrorLog, WebhookOutbox, closeRedis, createLogger, createRedis, ty
 import { LatencyModel } from '@sched/exec';
 import { createRegistry, createWorkerMetrics } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
+import { CancelListener } from './cancel-listener.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
 import { selectWorkers } from './select-workers.js';
 import { SimulatedWorker } from './simulated-worker.js';
@@ -46,6 +47,10 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     (spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, outbox, redisErrors, logger, metrics, rng }),
   );
   const presence = new WorkerPresence({ redis: publisher, keys, heartbeatMs: config.HEARTBEAT_MS, workers, logger });
+  const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'worker-host:cancel', bullmqEvents: config.BULLMQ_EVENTS });
+  redisErrors.watchConnection(subscriber, 'worker-host:cancel');
+  // Subscribed before any job can start, so a cancel of a running job always finds its host listening.
+  await new CancelListener({ subscriber, keys, workers, logger }).start();
 
   // Heartbeat first so dispatchers can route to the workers the moment they consume.
   await presence.beat();
@@ -73,7 +78,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     await drained;
     await presence.leave();
     await Promise.all([endpoint?.close(), outbox.close()]);
-    await closeRedis(publisher);
+    await Promise.all([closeRedis(publisher), closeRedis(subscriber)]);
     logger.info('worker host stopped');
   };
   let closing: Promise<void> | null = null;

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { USAGE_FIELDS, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
+import { USAGE_FIELDS, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -41,7 +41,7 @@ export class JobReporter {
     this.log.debug({ jobId: job.id, serviceMs: now - (job.processedOn ?? now) }, 'job completed');
   }
 
-  /** An attempt failed: back to waiting while BullMQ has attempts left, else the job failed. */
+  /** An attempt failed: back to waiting while BullMQ has attempts left, else the job failed (or was cancelled while running). */
   failed(job: ReportedJob, error: Error): void {
     const { worker, outbox, metrics } = this.options;
     const id = job.id ?? '';
@@ -53,12 +53,17 @@ export class JobReporter {
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
     }
+    if (isCancelledReason(error.message)) {
+      this.finish(job, 'cancelled', Date.now());
+      this.log.info({ jobId: id }, 'running job cancelled');
+      return;
+    }
     this.finish(job, 'failed', Date.now());
     this.log.warn({ jobId: id, attempts: job.attemptsMade, err: error.message }, 'job failed');
   }
 
   /** Terminal: publish, deliver the webhook, observe. */
-  private finish(job: ReportedJob, status: 'completed' | 'failed', now: number): void {
+  private finish(job: ReportedJob, status: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { worker, outbox } = this.options;
     const id = job.id ?? '';
     this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted });
@@ -71,22 +76,25 @@ export class JobReporter {
   }
 
   /** The job's owner's usage counters (see USAGE_FIELDS): one write, not awaited, like the status message. */
-  private countUsage(job: ReportedJob, outcome: 'completed' | 'failed', now: number): void {
+  private countUsage(job: ReportedJob, outcome: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { publisher, keys, worker } = this.options;
     const key = keys.usage(payloadOwner(job.data));
+    // A job stopped while running counts as cancelled, and the time it held its slot as service.
     publisher
       .pipeline()
-      .hincrby(key, USAGE_FIELDS.finished(outcome, worker.id), 1)
+      .hincrby(key, outcome === 'cancelled' ? USAGE_FIELDS.cancelled : USAGE_FIELDS.finished(outcome, worker.id), 1)
       .hincrby(key, USAGE_FIELDS.serviceMs(worker.id), Math.max(0, Math.round(now - (job.processedOn ?? now))))
       .exec()
       .catch((error: unknown) => this.log.warn({ jobId: job.id, err: String(error) }, 'could not count usage'));
   }
 
-  private observe(job: ReportedJob, outcome: 'completed' | 'failed', now: number): void {
+  private observe(job: ReportedJob, outcome: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { metrics, worker } = this.options;
     const labels = { model: job.data.model, class: worker.class };
     const started = job.processedOn ?? now;
     metrics.jobsCompleted.inc({ ...labels, worker: worker.id, outcome });
+    // A job stopped by its owner says nothing of how long jobs take.
+    if (outcome === 'cancelled') return;
     metrics.jobDuration.observe({ ...labels, stage: 'queue' }, (started - job.data.createdAt) / 1000);
     metrics.jobDuration.observe({ ...labels, stage: 'service' }, (now - started) / 1000);
     metrics.jobDuration.observe({ ...labels, stage: 'total' }, (now - job.data.createdAt) / 1000);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
-import { JobFailure, latestStartAt, type Catalog, type JobPayload, type JobResult, type ResolvedWorker, type Rng } from '@sched/core';
+import { JobFailure, latestStartAt, type Catalog, type Config, type JobPayload, type JobResult, type ResolvedWorker, type Rng } from '@sched/core';
 import { busyCost, simulateOutput, type LatencyModel } from '@sched/exec';
 import type { WorkerMetrics } from '@sched/telemetry';
 import { BatchExecutor } from './batch-executor.js';
@@ -17,15 +17,21 @@ export interface SimulatedExecutorOptions {
   readonly models: Catalog['models'];
   readonly rng: Rng;
   readonly metrics: Pick<WorkerMetrics, 'slots' | 'busySlots' | 'jobCost'>;
+  /** How long one job may execute, and how large its result may be. */
+  readonly limits: Pick<Config, 'MAX_SERVICE_MS' | 'MAX_RESULT_BYTES'>;
   /** A job starts executing: alone, or as its batch starts. */
   readonly onRunning: (job: ExecutableJob) => void;
 }
+
+/** Why an execution is stopped before its end: the abort reason `Worker.cancelJob` is given, or the executor's own timer. */
+export type StopReason = 'cancelled' | 'timeout';
 
 /**
  * What a simulated worker does with a job BullMQ hands over: skip it if it can no longer meet its
  * deadline, sleep a latency sampled from the fleet file (alone, or in a dynamic batch), fail with
  * the worker's `failureRate`, and keep what the heartbeat reports (busy slots, observed service
- * times, mean batch size). Nothing here talks to Redis.
+ * times, mean batch size). An execution stops when its signal aborts (cancelled) or after
+ * MAX_SERVICE_MS (timeout); a result over MAX_RESULT_BYTES fails the job. Nothing here talks to Redis.
  */
 export class SimulatedExecutor {
   readonly stats = new ServiceStats();
@@ -79,31 +85,60 @@ export class SimulatedExecutor {
     return this.busySlots;
   }
 
-  /** Runs the job and returns its result; throws a JobFailure when it is not run in time or fails. */
-  async execute(job: ExecutableJob): Promise<JobResult> {
+  /**
+   * Runs the job and returns its result; throws a JobFailure when it is not run in time, fails, is
+   * stopped by `signal` (aborted with a StopReason) or runs past MAX_SERVICE_MS.
+   */
+  async execute(job: ExecutableJob, signal?: AbortSignal): Promise<JobResult> {
     const { spec, models, latency, rng } = this.options;
     const payload = job.data;
     // A job that can no longer finish in time is skipped, never run.
     if (payload.deadlineMs !== undefined && (latestStartAt(models, payload, spec.class) ?? Infinity) < Date.now()) {
       throw JobFailure.deadlineExceeded(payload.deadlineMs, 'pickup');
     }
-    if (this.batches !== null) {
-      const { serviceMs, batchSize } = await this.batches.run(job, payload.model, payload.size);
-      this.stats.recordBatch(batchSize);
-      return this.finish(job, serviceMs / batchSize);
-    }
-    this.markBusy(1);
-    this.options.onRunning(job);
+    const stop = this.stopper(job, signal);
     try {
-      const serviceMs = latency.sampleMs(payload.model, spec.class, rng, payload.size);
-      // The simulated execution spans processedOn → finish, as a real one would; the time BullMQ
-      // took to hand the job over since processedOn is part of it, not added on top.
-      await sleep(Math.max(0, serviceMs - (Date.now() - (job.processedOn ?? Date.now()))));
-      this.stats.recordBatch(1);
-      return this.finish(job, serviceMs);
+      if (this.batches !== null) {
+        const { serviceMs, batchSize } = await this.batches.run(job, payload.model, payload.size, stop.signal);
+        this.stats.recordBatch(batchSize);
+        return this.finish(job, serviceMs / batchSize);
+      }
+      this.markBusy(1);
+      this.options.onRunning(job);
+      try {
+        const serviceMs = latency.sampleMs(payload.model, spec.class, rng, payload.size);
+        // The simulated execution spans processedOn → finish, as a real one would; the time BullMQ
+        // took to hand the job over since processedOn is part of it, not added on top.
+        await sleep(Math.max(0, serviceMs - (Date.now() - (job.processedOn ?? Date.now()))), undefined, { signal: stop.signal });
+        this.stats.recordBatch(1);
+        return this.finish(job, serviceMs);
+      } finally {
+        this.markBusy(-1);
+      }
+    } catch (error) {
+      if (!stop.signal.aborted) throw error;
+      throw stop.signal.reason === 'timeout' ? JobFailure.timeout(this.options.limits.MAX_SERVICE_MS) : JobFailure.cancelled();
     } finally {
-      this.markBusy(-1);
+      stop.dispose();
     }
+  }
+
+  /** One signal for both ways an execution stops early: `signal` (a cancel) and MAX_SERVICE_MS from its start. */
+  private stopper(job: ExecutableJob, signal: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const { MAX_SERVICE_MS } = this.options.limits;
+    const leftMs = MAX_SERVICE_MS - (Date.now() - (job.processedOn ?? Date.now()));
+    const timer = setTimeout(() => controller.abort('timeout' satisfies StopReason), Math.max(0, leftMs));
+    const forward = (): void => controller.abort(signal?.reason === 'timeout' ? 'timeout' : ('cancelled' satisfies StopReason));
+    if (signal?.aborted === true) forward();
+    else signal?.addEventListener('abort', forward, { once: true });
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', forward);
+      },
+    };
   }
 
   /** Failure injection and the result, once the execution is over. */
@@ -115,7 +150,11 @@ export class SimulatedExecutor {
     // Billed by busy time, as on per-second cloud billing: a job costs its share of the execution.
     const price = spec.costPerHour ?? 0;
     if (price > 0) metrics.jobCost.inc(this.costLabels, busyCost(perJobServiceMs, price));
-    return { model: payload.model, worker: spec.id, class: spec.class, output: simulateOutput(payload.model, payload.input) };
+    const result = { model: payload.model, worker: spec.id, class: spec.class, output: simulateOutput(payload.model, payload.input) };
+    // BullMQ keeps the return value in the job hash for RESULT_TTL_S: an oversized one fails the job instead.
+    const bytes = Buffer.byteLength(JSON.stringify(result));
+    if (bytes > this.options.limits.MAX_RESULT_BYTES) throw JobFailure.resultTooLarge(bytes, this.options.limits.MAX_RESULT_BYTES);
+    return result;
   }
 
   private markBusy(delta: 1 | -1): void {

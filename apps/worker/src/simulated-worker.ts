@@ -19,10 +19,10 @@ import type { LatencyModel } from '@sched/exec';
 import type { WorkerMetrics } from '@sched/telemetry';
 import { closeWithin } from './close-within.js';
 import { JobReporter } from './job-reporter.js';
-import { SimulatedExecutor } from './simulated-executor.js';
+import { SimulatedExecutor, type StopReason } from './simulated-executor.js';
 
 export interface SimulatedWorkerOptions {
-  readonly config: Pick<Config, 'REDIS_URL' | 'KEY_PREFIX' | 'LOCK_DURATION_MS' | 'RESULT_TTL_S' | 'BULLMQ_EVENTS'>;
+  readonly config: Pick<Config, 'REDIS_URL' | 'KEY_PREFIX' | 'LOCK_DURATION_MS' | 'RESULT_TTL_S' | 'BULLMQ_EVENTS' | 'MAX_SERVICE_MS' | 'MAX_RESULT_BYTES'>;
   readonly keys: KeySpace;
   readonly latency: LatencyModel;
   /** The model catalog, for deadline checks. */
@@ -55,9 +55,9 @@ export class SimulatedWorker {
     readonly spec: ResolvedWorker,
     private readonly options: SimulatedWorkerOptions,
   ) {
-    const { keys, publisher, outbox, logger, latency, models, rng, metrics } = options;
+    const { config, keys, publisher, outbox, logger, latency, models, rng, metrics } = options;
     this.reporter = new JobReporter({ worker: spec, publisher, keys, outbox, metrics, logger });
-    this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, onRunning: (job) => this.reporter.running(job) });
+    this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, limits: config, onRunning: (job) => this.reporter.running(job) });
   }
 
   start(): void {
@@ -68,7 +68,8 @@ export class SimulatedWorker {
     redisErrors.watchConnection(this.connection, name);
     const worker = new Worker<JobPayload, JobResult>(
       workerQueueName(this.spec.id),
-      (job, token) => this.run(job, token),
+      // Three parameters: BullMQ passes an AbortSignal (aborted by cancelJob) only to a processor that declares it.
+      (job, token, signal) => this.run(job, token, signal),
       consumerOptions(this.connection, config.KEY_PREFIX, {
         concurrency: this.executor.concurrency,
         lockDuration: config.LOCK_DURATION_MS,
@@ -115,13 +116,21 @@ export class SimulatedWorker {
     }
   }
 
+  /**
+   * Stops the job if this worker is executing it (a `DELETE` of a running job): it ends `cancelled`,
+   * not retried. False when it is not active here (not fetched yet, or already finished).
+   */
+  cancel(jobId: string): boolean {
+    return this.bullWorker?.cancelJob(jobId, 'cancelled' satisfies StopReason) ?? false;
+  }
+
   /** BullMQ's processor: what it records as the job's result, or its failure. */
-  private async run(job: Job<JobPayload, JobResult>, token: string | undefined): Promise<JobResult> {
+  private async run(job: Job<JobPayload, JobResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<JobResult> {
     // Before the job can finish, its webhook delivery is reserved (a delayed safety net, promoted on
     // finish). Redis refusing it (full, read-only) puts the job back in its queue for later, unrun.
     await this.options.outbox.reserve(job.id ?? '', job.data).catch((error: unknown) => waitOutRedis(job, token, error, this.options.logger));
     try {
-      return await this.executor.execute(job);
+      return await this.executor.execute(job, signal);
     } catch (error) {
       throw error instanceof JobFailure ? toBullmqError(error) : error;
     }

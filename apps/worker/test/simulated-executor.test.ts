@@ -3,7 +3,7 @@ import { busyCost, LatencyModel, simulateOutput } from '@sched/exec';
 import { createRegistry, createWorkerMetrics } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { SimulatedExecutor, type ExecutableJob } from '../src/simulated-executor.js';
+import { SimulatedExecutor, type ExecutableJob, type SimulatedExecutorOptions } from '../src/simulated-executor.js';
 
 // p50 = p99: a constant latency, so every timing below is known.
 const catalog: Catalog = parseCatalog({
@@ -25,7 +25,7 @@ interface Harness {
   running: ExecutableJob[];
 }
 
-function harness(spec: ResolvedWorker, rng: Rng = seededRng(1)): Harness {
+function harness(spec: ResolvedWorker, rng: Rng = seededRng(1), limits: SimulatedExecutorOptions['limits'] = { MAX_SERVICE_MS: 600_000, MAX_RESULT_BYTES: 1_048_576 }): Harness {
   const registry = createRegistry('worker');
   const running: ExecutableJob[] = [];
   const executor = new SimulatedExecutor({
@@ -34,6 +34,7 @@ function harness(spec: ResolvedWorker, rng: Rng = seededRng(1)): Harness {
     models: catalog.models,
     rng,
     metrics: createWorkerMetrics(registry),
+    limits,
     onRunning: (job) => running.push(job),
   });
   return { executor, registry, running };
@@ -147,6 +148,77 @@ describe('SimulatedExecutor', () => {
       expect(running).toEqual(jobs);
       await Promise.all(executions);
       expect(executor.busy).toBe(0);
+    });
+  });
+
+  describe('bounded executions', () => {
+    it('stops a job that runs past MAX_SERVICE_MS: timeout, not retried, its slot free at once', async () => {
+      const { executor } = harness(worker(), seededRng(1), { MAX_SERVICE_MS: 100, MAX_RESULT_BYTES: 1_048_576 });
+      const started = Date.now();
+      const failure = await failureOf(executor.execute(job({ model: 'slow' })));
+      expect(failure).toMatchObject({ code: 'timeout', retryable: false, message: 'ran longer than 100 ms (MAX_SERVICE_MS); stopped' });
+      expect(Date.now() - started).toBeLessThan(290);
+      expect(executor.busy).toBe(0);
+    });
+
+    it('counts MAX_SERVICE_MS from the start BullMQ recorded', async () => {
+      const { executor } = harness(worker(), seededRng(1), { MAX_SERVICE_MS: 200, MAX_RESULT_BYTES: 1_048_576 });
+      const started = Date.now();
+      await failureOf(executor.execute(job({ model: 'slow' }, Date.now() - 150)));
+      expect(Date.now() - started).toBeLessThan(140);
+    });
+
+    it('stops a job whose signal aborts: cancelled, not retried, its slot free at once', async () => {
+      const { executor } = harness(worker());
+      const controller = new AbortController();
+      const execution = executor.execute(job({ model: 'slow' }), controller.signal);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(executor.busy).toBe(1);
+      const started = Date.now();
+      controller.abort('cancelled');
+      const failure = await failureOf(execution);
+      expect(failure).toMatchObject({ code: 'cancelled', retryable: false });
+      expect(Date.now() - started).toBeLessThan(100);
+      expect(executor.busy).toBe(0);
+    });
+
+    it('fails a job whose result is larger than MAX_RESULT_BYTES: result_too_large, not retried', async () => {
+      const { executor } = harness(worker(), seededRng(1), { MAX_SERVICE_MS: 600_000, MAX_RESULT_BYTES: 40 });
+      const failure = await failureOf(executor.execute(job()));
+      expect(failure).toMatchObject({ code: 'result_too_large', retryable: false });
+      expect(failure.message).toMatch(/^result is \d+ bytes as JSON; at most 40 are kept \(MAX_RESULT_BYTES\)$/);
+    });
+
+    it('drops a cancelled job from a running batch: the others complete, the slot stays busy for them', async () => {
+      const { executor, running } = harness(worker({ slots: 1, maxBatch: 3, maxQueueDelayMs: 20 }));
+      const controller = new AbortController();
+      const dropped = executor.execute(job({ model: 'slow' }), controller.signal);
+      const kept = executor.execute(job({ model: 'slow' }));
+      // The part batch of two fires after 20 ms and runs 300 × 1.25 = 375 ms.
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(running).toHaveLength(2);
+      controller.abort('cancelled');
+      expect(await failureOf(dropped)).toMatchObject({ code: 'cancelled' });
+      expect(executor.busy).toBe(1);
+      await expect(kept).resolves.toMatchObject({ worker: 'gpu-0' });
+      expect(executor.busy).toBe(0);
+    });
+
+    it('frees the slot at once when every job of a running batch is dropped, and the next batch starts', async () => {
+      const { executor, running } = harness(worker({ slots: 1, maxBatch: 2, maxQueueDelayMs: 0 }));
+      const controller = new AbortController();
+      const first = executor.execute(job({ model: 'slow' }), controller.signal);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(executor.busy).toBe(1);
+      const next = job({ model: 'slow' });
+      const second = executor.execute(next);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(running).not.toContain(next);
+      controller.abort('cancelled');
+      expect(await failureOf(first)).toMatchObject({ code: 'cancelled' });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(running).toContain(next);
+      await second;
     });
   });
 

@@ -382,6 +382,9 @@ export const modelCatalogSchema = z.object({
       name: z.string(),
       classes: z.record(z.string(), latencySpecSchema).meta({ description: 'Latency per worker class, as in the fleet file' }),
       workers: z.array(z.string()).meta({ description: 'Workers that serve the model' }),
+      limits: z
+        .object({ maxInputTokens: z.number().int(), maxOutputTokens: z.number().int() })
+        .meta({ description: 'The largest `size` a job of this model may ask for (beyond: 422 `size_limit_exceeded`)' }),
     }),
   ),
 }).meta({ id: 'ModelCatalog' });

@@ -68,11 +68,28 @@ export const fleetWorkerSchema = z.strictObject({
 });
 export type FleetWorker = z.infer<typeof fleetWorkerSchema>;
 
+/**
+ * The largest job a model accepts, by the client's `size` fields: a job past them is refused (422)
+ * at submission, so no single request can hold a slot for hours.
+ */
+export const modelLimitsSchema = z.strictObject({
+  /** At most this many `size.inputTokens`. */
+  maxInputTokens: positiveInt,
+  /** At most this many `size.outputTokens`. */
+  maxOutputTokens: positiveInt,
+});
+export type ModelLimits = z.infer<typeof modelLimitsSchema>;
+
+/** The limits of a model the fleet file gives none: a long prompt and a long answer on an 8k-context LLM. */
+export const DEFAULT_MODEL_LIMITS: ModelLimits = Object.freeze({ maxInputTokens: 32_768, maxOutputTokens: 4096 });
+
 export const fleetFileSchema = z.strictObject({
   models: z.record(
     z.string().regex(MODEL_NAME_PATTERN, { error: 'expected a model name' }),
     z.record(z.string().regex(CLASS_NAME_PATTERN, { error: 'expected a class name' }), latencySpecSchema),
   ),
+  /** Per-model caps on a job's `size` (DEFAULT_MODEL_LIMITS for a model not listed, or a field left out). */
+  limits: z.record(z.string().regex(MODEL_NAME_PATTERN, { error: 'expected a model name' }), modelLimitsSchema.partial()).optional(),
   workers: z.array(fleetWorkerSchema).min(1, { error: 'expected at least one worker' }),
 });
 export type FleetFile = z.infer<typeof fleetFileSchema>;
@@ -90,6 +107,13 @@ export interface ResolvedWorker extends FleetWorker {
 export interface Catalog {
   readonly models: FleetFile['models'];
   readonly workers: readonly ResolvedWorker[];
+  /** Every model's size caps, defaults filled in (see `modelLimits`; absent on a catalog built by hand). */
+  readonly limits?: Readonly<Record<string, ModelLimits>>;
+}
+
+/** The size caps of `model`: the fleet file's, else DEFAULT_MODEL_LIMITS. */
+export function modelLimits(catalog: Pick<Catalog, 'limits'>, model: string): ModelLimits {
+  return (Object.hasOwn(catalog.limits ?? {}, model) ? catalog.limits?.[model] : undefined) ?? DEFAULT_MODEL_LIMITS;
 }
 
 export class FleetFileError extends Error {
@@ -127,8 +151,16 @@ export function parseCatalog(raw: unknown, source = 'fleet'): Catalog {
     });
     return { ...worker, models: worker.models };
   });
+  const limits: Record<string, ModelLimits> = {};
+  for (const model of Object.keys(file.limits ?? {})) {
+    if (!Object.hasOwn(file.models, model)) problems.push(`limits.${model}: unknown model "${model}"`);
+  }
+  for (const model of Object.keys(file.models)) {
+    const given = Object.hasOwn(file.limits ?? {}, model) ? file.limits?.[model] : undefined;
+    limits[model] = Object.freeze({ ...DEFAULT_MODEL_LIMITS, ...given });
+  }
   if (problems.length > 0) throw new FleetFileError(source, problems);
-  return Object.freeze({ models: file.models, workers: Object.freeze(workers) });
+  return Object.freeze({ models: file.models, workers: Object.freeze(workers), limits: Object.freeze(limits) });
 }
 
 export function loadCatalog(path: string): Catalog {

@@ -57,6 +57,13 @@ export const configSchema = z.object({
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** `POST /v1/jobs/batch` only: room for 1,000 jobs of 8 KiB each (a typical job is well under 1 KiB). */
   MAX_BATCH_BODY_BYTES: positiveInt.default(8_388_608),
+  /** A job's `input`, serialised as JSON, at most this many bytes (413 `input_too_large`). */
+  MAX_INPUT_BYTES: positiveInt.default(262_144),
+  /** A job's result, serialised as JSON, at most this many bytes; a larger one fails the job (`result_too_large`). */
+  MAX_RESULT_BYTES: positiveInt.default(1_048_576),
+  /** A job executing longer than this is stopped and fails with `timeout` (not retried). */
+  // A Node timer holds at most 2^31 − 1 ms; a longer one would fire at once.
+  MAX_SERVICE_MS: positiveInt.max(2_147_483_647, { error: 'expected at most 2147483647 (about 24.8 days)' }).default(600_000),
   REDIS_TIMEOUT_MS: positiveInt.default(1000),
   LATENCY_SLO_MS: z
     .string()

@@ -1,4 +1,4 @@
-import { decodeJobError } from './errors.js';
+import { decodeJobError, isCancelledReason } from './errors.js';
 import { ANONYMOUS_TENANT_ID } from './tenants.js';
 import { WEBHOOK_STATES, type JobPayload, type JobResult, type JobStatus, type JobView, type WebhookState, type WebhookView } from './job-view.js';
 
@@ -57,7 +57,8 @@ export function deriveOwnedJob(records: JobRecords): OwnedJob | null {
     const job = records.workerJob;
     finishedOn = num(job.finishedOn);
     startedOn = num(job.processedOn);
-    if (finishedOn !== undefined) status = job.returnvalue !== undefined ? 'completed' : 'failed';
+    // A running job cancelled by its owner ends failed in BullMQ (so it is not retried), marked as cancelled.
+    if (finishedOn !== undefined) status = job.returnvalue !== undefined ? 'completed' : isCancelledReason(job.failedReason) ? 'cancelled' : 'failed';
     else if (records.locked) status = 'running';
     else status = 'dispatched';
   } else {

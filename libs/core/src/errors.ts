@@ -12,11 +12,13 @@ export const ERROR_TABLE = {
   job_not_found: { status: 404, title: 'No such job' },
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
-  job_not_cancellable: { status: 409, title: 'Job is running or finished' },
+  job_not_cancellable: { status: 409, title: 'Job has finished' },
   job_not_retryable: { status: 409, title: 'Only a failed job can be retried' },
   payload_too_large: { status: 413, title: 'Request body too large' },
+  input_too_large: { status: 413, title: 'Job input too large' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
   unknown_model: { status: 422, title: 'No such model in the catalog' },
+  size_limit_exceeded: { status: 422, title: "Job size beyond the model's limits" },
   webhook_url_forbidden: { status: 422, title: 'Webhook URL points to a private, loopback, link-local or metadata address' },
   webhooks_disabled: { status: 422, title: 'Webhooks are not enabled on this deployment' },
   idempotency_mismatch: { status: 422, title: 'Idempotency-Key reused with a different body' },
@@ -147,6 +149,8 @@ export const JOB_ERROR_CODES = [
   'no_worker',
   'worker_lost',
   'execution_failed',
+  'timeout',
+  'result_too_large',
 ] as const;
 export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];
 
@@ -156,11 +160,24 @@ export interface JobError {
 }
 
 /**
+ * How a job that ends without a result is stored: a failure (a JobErrorCode), or `cancelled` (a
+ * running job stopped at its owner's request: the worker fails it in BullMQ, the view says cancelled).
+ */
+export type JobEndCode = JobErrorCode | 'cancelled';
+
+const CANCELLED_PREFIX = 'cancelled: ';
+
+/**
  * BullMQ keeps only an error's message as `failedReason`, so a job error is
  * stored as "<code>: <message>" and parsed back when the job is read.
  */
-export function encodeJobError(error: JobError): string {
+export function encodeJobError(error: { readonly code: JobEndCode; readonly message: string }): string {
   return `${error.code}: ${error.message}`;
+}
+
+/** Whether a worker job's `failedReason` records a cancel rather than a failure. */
+export function isCancelledReason(failedReason: string | undefined): boolean {
+  return failedReason?.startsWith(CANCELLED_PREFIX) === true;
 }
 
 export function decodeJobError(failedReason: string): JobError {

@@ -1,15 +1,15 @@
-import type { JobError, JobErrorCode } from './errors.js';
+import type { JobEndCode } from './errors.js';
 
 /**
  * Why a job failed, as the job view shows it (`error.code`, `error.message`), and whether another
  * attempt may succeed. Thrown inside the pipeline; `toBullmqError` (runtime) turns it into what
  * BullMQ needs. The constructors below are the only place each failure's wording lives.
  */
-export class JobFailure extends Error implements JobError {
+export class JobFailure extends Error {
   override readonly name = 'JobFailure';
 
   constructor(
-    readonly code: JobErrorCode,
+    readonly code: JobEndCode,
     message: string,
     readonly retryable: boolean,
   ) {
@@ -25,6 +25,21 @@ export class JobFailure extends Error implements JobError {
   /** Parked for NO_WORKER_TIMEOUT_MS with no live worker serving its model. */
   static noWorker(model: string, waitedMs: number): JobFailure {
     return new JobFailure('no_worker', `no live worker serves model "${model}" (waited ${waitedMs} ms)`, false);
+  }
+
+  /** It executed longer than MAX_SERVICE_MS: stopped, and not retried (another attempt would take as long). */
+  static timeout(maxServiceMs: number): JobFailure {
+    return new JobFailure('timeout', `ran longer than ${maxServiceMs} ms (MAX_SERVICE_MS); stopped`, false);
+  }
+
+  /** Its result is larger than MAX_RESULT_BYTES: not stored, and not retried. */
+  static resultTooLarge(bytes: number, maxBytes: number): JobFailure {
+    return new JobFailure('result_too_large', `result is ${bytes} bytes as JSON; at most ${maxBytes} are kept (MAX_RESULT_BYTES)`, false);
+  }
+
+  /** Its owner cancelled it while it ran (DELETE /v1/jobs/:id): stopped, never retried; the view says `cancelled`. */
+  static cancelled(): JobFailure {
+    return new JobFailure('cancelled', 'cancelled by request while running', false);
   }
 
   /** The executor failed; retried while attempts are left. */

@@ -10,8 +10,6 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.has(status);
 }
 
-/** How often a waiter re-reads a job whose deadline may pass while it waits (expiry sends no message). */
-export const DEADLINE_RECHECK_MS = 100;
 
 /**
  * How long a cancel of a job locked in ingress waits for the dispatcher holding it to answer
@@ -23,6 +21,22 @@ export const CANCEL_WAIT_MS = 2000;
 /** A deadline can only be missed while the job waits to start (queued or dispatched). */
 export function mayMissDeadline(view: Pick<JobView, 'status' | 'deadlineMs'>): boolean {
   return view.deadlineMs !== undefined && (view.status === 'queued' || view.status === 'dispatched');
+}
+
+/**
+ * What a waiter knows of a job that has not ended, enough to tell when its deadline would pass
+ * unannounced (`latestStartAt`; the expiry is derived when read and sends no message).
+ */
+export interface PendingState extends Pick<JobView, 'status' | 'deadlineMs' | 'model'> {
+  /** Submission, epoch ms; an earlier guess (taken before the add) only makes a waiter read sooner. */
+  createdAt: number;
+  /** The worker it was routed to, when known. */
+  worker?: string | undefined;
+}
+
+/** The pending state a read view gives. */
+export function pendingState(view: JobView): PendingState {
+  return { status: view.status, deadlineMs: view.deadlineMs, model: view.model, createdAt: Date.parse(view.timings.createdAt), worker: view.worker?.id };
 }
 
 /** The data a job carries through ingress and its worker queue. */

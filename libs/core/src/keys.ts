@@ -42,6 +42,8 @@ export interface KeySpace {
   /** Pub/sub channel carrying the id of a job asked to be cancelled while a dispatcher holds it (`sed-late`). */
   readonly cancelChannel: string;
   workerDescriptor(workerId: string): string;
+  /** Pub/sub channel carrying the id of a job its worker should stop (a DELETE of a running job); the host running that worker subscribes. */
+  workerCancelChannel(workerId: string): string;
   queueKey(queue: string, state: QueueStateKey): string;
   jobHash(queue: string, jobId: string): string;
   jobLock(queue: string, jobId: string): string;
@@ -81,6 +83,7 @@ export function keySpace(prefix: string): KeySpace {
     fleetChannel: `${prefix}:${SCHED}:fleet-events`,
     cancelChannel: `${prefix}:${SCHED}:cancel-requests`,
     workerDescriptor: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:fleet`,
+    workerCancelChannel: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:cancel`,
     queueKey: (queue: string, state: QueueStateKey) => `${prefix}:${queue}:${state}`,
     jobHash: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
     jobLock: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}:lock`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FleetFileError, bundledFleetPath, loadCatalog, parseCatalog } from '../src/index.js';
+import { DEFAULT_MODEL_LIMITS, FleetFileError, bundledFleetPath, loadCatalog, modelLimits, parseCatalog } from '../src/index.js';
 
 const models = { default: { gpu: { p50Ms: 50, p99Ms: 80 }, cpu: { p50Ms: 200, p99Ms: 300 } } };
 
@@ -61,6 +61,24 @@ describe('the fleet file', () => {
     expect(Object.keys(fleet.models)).toEqual(expect.arrayContaining(['default', 'resnet50', 'bert-base', 'whisper-small', 'llama-8b']));
     expect(Object.keys(fleet.models['llama-8b'] ?? {})).toEqual(['gpu']);
     for (const name of ['prototype', 'heterogeneous'] as const) expect(loadCatalog(bundledFleetPath(name)).workers.length).toBeGreaterThan(0);
+  });
+
+  it("caps each model's job size: the fleet file's limits, defaults for the rest", () => {
+    const fleet = parseCatalog({
+      models: { ...models, 'llama-8b': { gpu: { p50Ms: 400, p99Ms: 900 } } },
+      limits: { 'llama-8b': { maxOutputTokens: 2048 } },
+      workers: [{ id: 'g', class: 'gpu', slots: 1 }],
+    });
+    expect(modelLimits(fleet, 'llama-8b')).toEqual({ maxInputTokens: DEFAULT_MODEL_LIMITS.maxInputTokens, maxOutputTokens: 2048 });
+    expect(modelLimits(fleet, 'default')).toEqual(DEFAULT_MODEL_LIMITS);
+    expect(problemsOf({ models, limits: { nope: { maxInputTokens: 1 } }, workers: [{ id: 'g', class: 'gpu', slots: 1 }] })).toEqual([
+      'limits.nope: unknown model "nope"',
+    ]);
+    expect(problemsOf({ models, limits: { default: { maxOutputTokens: 0 } }, workers: [{ id: 'g', class: 'gpu', slots: 1 }] })).toEqual([
+      'limits.default.maxOutputTokens: expected a positive integer',
+    ]);
+    // The bundled fleet bounds llama-8b: 10,000,000 output tokens (≈ 55 h on a gpu slot) is refused at submission.
+    expect(modelLimits(loadCatalog(bundledFleetPath('default')), 'llama-8b')).toEqual({ maxInputTokens: 8192, maxOutputTokens: 2048 });
   });
 
   it('reports an unreadable or malformed file in one line', () => {

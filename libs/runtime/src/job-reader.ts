@@ -4,12 +4,14 @@ import {
   decodeTerminalRecord,
   deriveOwnedJob,
   latestStartAt,
+  mayMissDeadline,
   webhookView,
   workerQueueName,
   type Catalog,
   type JobView,
   type KeySpace,
   type OwnedJob,
+  type PendingState,
 } from '@sched/core';
 
 /**
@@ -49,6 +51,17 @@ export class JobReader {
     const route = (routeReply?.[1] ?? null) as string | null;
     if (route === null) return this.derive(id, ingress, null, NO_WORKER_JOB);
     return this.derive(id, ingress, route, await this.readWorkerJob(id, route));
+  }
+
+  /**
+   * When a read of a job in this state starts to say `failed` / `deadline_exceeded` (its latest start,
+   * on the routed worker's class once it waits in a worker queue): the one moment a waiter must read
+   * it without a message. Undefined when its deadline cannot pass unannounced (none, or it started).
+   */
+  expiresAt(state: PendingState): number | undefined {
+    if (!mayMissDeadline(state)) return undefined;
+    const workerClass = state.status === 'dispatched' && state.worker !== undefined ? this.classOf(state.worker) : undefined;
+    return latestStartAt(this.models, state, workerClass);
   }
 
   /** The worker-queue job's hash; `locked` is read only when the job has not finished (a lock only matters then). */

@@ -70,7 +70,7 @@ export function createWorkerMetrics(registry: Registry, enabled = true) {
       labelNames: ['stage', 'model', 'class'],
       buckets: LATENCY_BUCKETS_S,
     }),
-    jobsCompleted: m.counter({ name: 'sched_jobs_completed_total', help: 'Job executions finished, by outcome (completed, failed, retried).', labelNames: ['model', 'class', 'worker', 'outcome'] }),
+    jobsCompleted: m.counter({ name: 'sched_jobs_completed_total', help: 'Job executions finished, by outcome (completed, failed, retried, cancelled: stopped while running by a DELETE).', labelNames: ['model', 'class', 'worker', 'outcome'] }),
     jobCost: m.counter({
       name: 'sched_job_cost_total',
       help: 'Cost of busy time (service time × the worker\'s costPerHour), in the fleet file\'s currency. Cost per 1,000 jobs = 1000 × rate(this) / rate(sched_jobs_completed_total).',
