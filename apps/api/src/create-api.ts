@@ -15,7 +15,7 @@ import { docsRoutes } from './docs-page.js';
 import { FLEET_PAGE } from './fleet-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { pageRoute } from './html-page.js';
-import { createHttpServer, urlLengthLimit } from './http-limits.js';
+import { createHttpServer, requestHeadCheck } from './http-limits.js';
 import { JobCanceller } from './job-canceller.js';
 import { JobGateway } from './job-gateway.js';
 import { JobRejections } from './job-rejections.js';
@@ -99,7 +99,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     });
     next();
   });
-  app.use(urlLengthLimit(config));
+  app.use(requestHeadCheck(config));
   const cors = corsPolicy(config);
   if (cors !== null) app.use(cors);
   app.use(routeTable([...routes, ...docsRoutes(routes)], { keyCheck, maxBodyBytes: config.MAX_BODY_BYTES }));

@@ -1,4 +1,4 @@
-import { STATUS_CODES, createServer, maxHeaderSize, type RequestListener, type Server } from 'node:http';
+import { STATUS_CODES, createServer, maxHeaderSize, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { SchedError, problemDetails, type Config } from '@sched/core';
@@ -18,8 +18,9 @@ const DROP_LOG_INTERVAL_MS = 10_000;
  * The API's HTTP server with its limits: headers within HTTP_HEADERS_TIMEOUT_MS, the whole request
  * (body included) within HTTP_REQUEST_TIMEOUT_MS, at most HTTP_MAX_CONNECTIONS connections. The
  * request timeout ends once a request has been read, so a long-poll or an SSE stream (answers that
- * take long) stays open. What Node's parser refuses before Express sees it (headers too large,
- * a malformed request, a timeout) is answered as problem+json too.
+ * take long) stays open. What Node itself refuses before Express sees it (headers too large, a
+ * malformed request, a timeout, CONNECT, an `Expect` it does not know, a missing Host) is answered
+ * as problem+json too.
  */
 export function createHttpServer(app: RequestListener, config: HttpLimitsConfig, logger: Logger): Server {
   const server = createServer(
@@ -28,6 +29,8 @@ export function createHttpServer(app: RequestListener, config: HttpLimitsConfig,
       requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      // Node would answer a missing Host with an empty 400 of its own; requestHeadCheck answers it.
+      requireHostHeader: false,
     },
     app,
   );
@@ -43,17 +46,29 @@ export function createHttpServer(app: RequestListener, config: HttpLimitsConfig,
     logger.warn({ dropped, maxConnections: config.HTTP_MAX_CONNECTIONS }, 'connection cap reached: new connections closed (HTTP_MAX_CONNECTIONS)');
   });
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => answerClientError(error, socket, config));
+  // Without these listeners Node closes a CONNECT's connection without a word, and answers an unknown `Expect` with an empty 417.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    writeProblem(socket, new SchedError('method_not_allowed', 'CONNECT is not allowed: this is not a proxy'));
+  });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const problem = new SchedError('expectation_failed', `Expect: ${req.headers.expect ?? ''} is not supported (only 100-continue is)`);
+    res.writeHead(problem.status, { 'content-type': 'application/problem+json', connection: 'close' });
+    res.end(JSON.stringify(problemDetails(problem, req.url)));
+  });
   return server;
 }
 
-/** An Express middleware answering 414 to a request target over MAX_URL_BYTES (one under Node's header limit). */
-export function urlLengthLimit(config: Pick<Config, 'MAX_URL_BYTES'>): RequestHandler {
+/**
+ * What Node leaves to the app about a request's head: a request target over MAX_URL_BYTES (one
+ * under Node's header limit) answers 414; an HTTP/1.1 request without a Host header, 400 (RFC 9112).
+ */
+export function requestHeadCheck(config: Pick<Config, 'MAX_URL_BYTES'>): RequestHandler {
   return (req, res, next) => {
-    if (req.url.length <= config.MAX_URL_BYTES) {
-      next();
-      return;
-    }
-    sendProblem(res, uriTooLong(config.MAX_URL_BYTES));
+    if (req.url.length > config.MAX_URL_BYTES) sendProblem(res, uriTooLong(config.MAX_URL_BYTES));
+    else if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      res.setHeader('Connection', 'close');
+      sendProblem(res, new SchedError('malformed_request', 'an HTTP/1.1 request must carry a Host header'));
+    } else next();
   };
 }
 
@@ -94,7 +109,19 @@ function answerClientError(error: Error & { code?: string; rawPacket?: Buffer },
     socket.destroy();
     return;
   }
-  const problem = clientProblem(error, config);
+  writeProblem(socket, clientProblem(error, config));
+}
+
+/**
+ * A problem written straight to a connection no response object owns, which is then closed. The
+ * close lingers: what the client is still sending is read and dropped for a moment, since closing
+ * with unread data resets the connection and the client may lose the answer. The parser is taken
+ * off the socket first, so it does not fail again on those bytes.
+ */
+function writeProblem(socket: Duplex, problem: SchedError): void {
+  socket.removeAllListeners('data');
+  socket.on('data', () => undefined);
+  socket.resume();
   const body = JSON.stringify(problemDetails(problem));
   const head = [
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}`,

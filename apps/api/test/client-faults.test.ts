@@ -1,7 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '@sched/core';
-import { rawRequest } from './raw-http.js';
+import { rawRequest } from '@sched/testkit';
 import { useApi } from './use-api.js';
 
 const fleet = parseCatalog({
@@ -122,6 +122,19 @@ describe('requests refused by the HTTP parser', () => {
       const res = await rawRequest(port, request);
       const problem = expectProblemOf(res.status, res.headers['content-type'], res.body, 'malformed_request');
       expect(problem.detail.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('answers an HTTP/1.1 request without Host with 400, CONNECT with 405 and an unknown Expect with 417, each problem+json', async () => {
+    const cases = [
+      ['GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'malformed_request'],
+      ['CONNECT /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 405, 'method_not_allowed'],
+      ['POST /v1/jobs HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}', 417, 'expectation_failed'],
+    ] as const;
+    for (const [request, status, code] of cases) {
+      const res = await rawRequest(port, request);
+      expectProblemOf(res.status, res.headers['content-type'], res.body, code);
+      expect(res.status).toBe(status);
     }
   });
 

@@ -17,6 +17,7 @@ export const ERROR_TABLE = {
   payload_too_large: { status: 413, title: 'Request body too large' },
   uri_too_long: { status: 414, title: 'Request URI too long' },
   unsupported_media_type: { status: 415, title: 'Content-Type must be application/json' },
+  expectation_failed: { status: 417, title: 'Expectation not supported' },
   unknown_model: { status: 422, title: 'No such model in the catalog' },
   webhook_url_forbidden: { status: 422, title: 'Webhook URL points to a private, loopback, link-local or metadata address' },
   webhooks_disabled: { status: 422, title: 'Webhooks are not enabled on this deployment' },

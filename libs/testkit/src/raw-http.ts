@@ -40,6 +40,8 @@ export function rawRequest(port: number, request: string | Buffer, timeoutMs = 1
 }
 
 function parseResponse(data: Buffer): RawResponse | null {
+  // An interim answer (100 Continue) comes before the response.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(data.subarray(0, 13).toString('latin1')) && data.includes('\r\n\r\n')) data = data.subarray(data.indexOf('\r\n\r\n') + 4);
   const end = data.indexOf('\r\n\r\n');
   if (end < 0) return null;
   const [statusLine = '', ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
