@@ -210,17 +210,20 @@ const clientRequest: fc.Arbitrary<ClientRequest> = fc
     return { kind: 'client' as const, method, target: path, headers, body: sent, chunked };
   });
 
+/** Any 7-bit character, control characters (NUL included) too. */
+const asciiChar = fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code));
+
 const rawRequestLine = fc.oneof(
   fc.tuple(fc.constantFrom('GET', 'POST', 'get', 'G(T', 'GET GET', '', 'PRI', 'CONNECT', 'TRACE'), fc.constantFrom('/healthz', '/v1/jobs', '*', 'http://x/v1/models', '/v1/jobs/%ZZ', '/ /', '', '/\u0000'), fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1x', '', 'http/1.1')).map(
     ([m, t, v]) => `${m} ${t} ${v}`,
   ),
-  fc.stringMatching(/^[\x00-\x7f]{0,60}$/).filter((s) => !s.includes('\r') && !s.includes('\n')),
+  fc.string({ unit: asciiChar, maxLength: 60 }).filter((s) => !s.includes('\r') && !s.includes('\n')),
 );
 
 const rawHeaderLine = fc.oneof(
   fc.constantFrom('Host: x', 'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 5, 6', 'Content-Length: 99999999999999999999', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: xchunked', ' folded', 'NoColon', ': novalue', 'X: \u0000', 'Content-Type: application/json', 'Content-Encoding: gzip', 'Expect: 100-continue', 'Upgrade: websocket'),
   fc.integer({ min: 17_000, max: 40_000 }).map((n) => `X-Big: ${'b'.repeat(n)}`),
-  fc.stringMatching(/^[\x00-\x7f]{0,40}$/).filter((s) => !s.includes('\r') && !s.includes('\n')),
+  fc.string({ unit: asciiChar, maxLength: 40 }).filter((s) => !s.includes('\r') && !s.includes('\n')),
 );
 
 const rawRequest: fc.Arbitrary<RawRequest> = fc
