@@ -102,6 +102,17 @@ describe('model names that are properties of every object', () => {
   }
 });
 
+describe('HEAD of an event stream', () => {
+  it('answers the head at once instead of holding the connection', async () => {
+    const { id } = (await (await submit(JSON.stringify({ model: 'default', input: 1 }))).json()) as { id: string };
+    for (const path of [`/v1/jobs/${id}/events`, '/v1/fleet/stream']) {
+      const res = await fetch(`${base}${path}`, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+    }
+  });
+});
+
 describe('requests refused by the HTTP parser', () => {
   it('answers headers over the limit with 431 problem+json', async () => {
     const res = await rawRequest(port, `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
