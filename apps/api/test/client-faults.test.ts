@@ -25,7 +25,8 @@ interface Problem {
 }
 
 function expectProblemOf(status: number, contentType: string | null | undefined, text: string, code: string): Problem {
-  expect({ status, contentType, text }).toMatchObject({ status, contentType: expect.stringMatching(/^application\/problem\+json/) });
+  expect({ status, contentType, text }).toMatchObject({ status });
+  expect(contentType).toMatch(/^application\/problem\+json/);
   const problem = JSON.parse(text) as Problem;
   expect(problem).toMatchObject({ status, code, type: `urn:sched:problem:${code}` });
   expect(problem.detail.length).toBeGreaterThan(0);
@@ -72,7 +73,7 @@ describe('deeply nested input', () => {
   it('refuses an input nested deeper than 64 levels with a field error on input', async () => {
     const body = `{"model":"default","input":${nested(5000)}}`;
     const problem = await expectProblem(await submit(body), 400, 'validation_failed');
-    expect(problem.errors).toEqual([{ path: 'input', message: expect.stringContaining('64') }]);
+    expect(problem.errors).toEqual([{ path: 'input', message: 'nested deeper than 64 levels of arrays and objects' }]);
   });
 
   it('refuses it in a batch item too, and takes 64 levels but not 65', async () => {
