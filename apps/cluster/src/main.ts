@@ -95,7 +95,7 @@ function privateReceivers(allowed: boolean, loopbackOnly: boolean): string {
 }
 
 function access(config: Config): string {
-  const where = isLoopback(config.API_HOST) ? `this machine only (HOST=${config.API_HOST}; HOST=0.0.0.0 opens it to the network)` : `the network (HOST=${config.API_HOST})`;
+  const where = isLoopback(config.API_HOST) ? `this machine only (on ${config.API_HOST}; HOST=0.0.0.0 opens it to the network)` : `the network (on ${config.API_HOST})`;
   const auth = config.API_KEYS.length > 0 ? `API keys required (${config.API_KEYS.length})` : 'no API keys (set API_KEYS to require one)';
   return `${where}, ${auth}`;
 }

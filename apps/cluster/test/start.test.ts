@@ -39,7 +39,7 @@ describe('the local cluster (npm start)', () => {
     expect(view.status).toBe('completed');
 
     // Only this machine reaches it: the API and the metrics endpoints listen on loopback.
-    expect(app.output()).toContain('Access       this machine only (HOST=127.0.0.1; HOST=0.0.0.0 opens it to the network), no API keys');
+    expect(app.output()).toContain('Access       this machine only (on 127.0.0.1; HOST=0.0.0.0 opens it to the network), no API keys');
     if (external !== undefined) {
       const metricsPorts = /dispatcher :(\d+) · workers :(\d+)/.exec(app.output())?.slice(1).map(Number) ?? [];
       expect(metricsPorts).toHaveLength(2);
@@ -83,7 +83,7 @@ describe('the local cluster (npm start)', () => {
     try {
       await waitFor(() => app.output().includes('Ctrl-C stops everything'), 20_000, 'the start banner');
       expect(app.output()).toContain('private and loopback receivers refused (the API is reachable from the network; WEBHOOK_ALLOW_PRIVATE=true allows them)');
-      expect(app.output()).toContain('Access       the network (HOST=0.0.0.0), no API keys (set API_KEYS to require one)');
+      expect(app.output()).toContain('Access       the network (on 0.0.0.0), no API keys (set API_KEYS to require one)');
       const apiUrl = /API\s+(http:\/\/\S+)\/v1\/jobs/.exec(app.output())?.[1] ?? '';
       if (external !== undefined) expect(await portOpen(Number(new URL(apiUrl).port), external)).toBe(true);
       const refused = await fetch(`${apiUrl}/v1/jobs`, {
