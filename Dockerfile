@@ -9,7 +9,8 @@ COPY fleets ./fleets
 RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production LOG_FORMAT=json
+# A container is reached through its published ports: listen on every interface (the default is loopback).
+ENV NODE_ENV=production LOG_FORMAT=json HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app /app
 USER node

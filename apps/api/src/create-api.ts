@@ -11,12 +11,14 @@ import type { AdmissionControl } from './admission-control.js';
 import { apiKeyCheck } from './api-keys.js';
 import { batchRoutes } from './batch-routes.js';
 import { BULL_BOARD_PATH, createBoard } from './bull-board.js';
+import { corsPolicy } from './cors.js';
 import { docsRoutes } from './docs-page.js';
 import { ExpectedWaits } from './expected-waits.js';
 import { InFlightLimit } from './in-flight-limit.js';
 import { FLEET_PAGE } from './fleet-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { pageRoute } from './html-page.js';
+import { createHttpServer, requestHeadCheck } from './http-limits.js';
 import { JobCanceller } from './job-canceller.js';
 import { JobGateway } from './job-gateway.js';
 import { JobRejections } from './job-rejections.js';
@@ -122,6 +124,9 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     });
     next();
   });
+  app.use(requestHeadCheck(config));
+  const cors = corsPolicy(config);
+  if (cors !== null) app.use(cors);
   const limiter = requestRateLimit({ redis, keys, defaults: config });
   app.use(routeTable([...routes, ...docsRoutes(routes)], { keyCheck, maxBodyBytes: config.MAX_BODY_BYTES, limiter }));
   app.use(BULL_BOARD_PATH, keyCheck('browser'), board.router);
@@ -131,17 +136,15 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
 
   let server: Server | null = null;
   const listen = async (): Promise<number> => {
-    const bound = app.listen(config.API_PORT, config.API_HOST);
+    const bound = createHttpServer(app, config, logger);
     server = bound;
     await new Promise<void>((resolve, reject) => {
       bound.once('listening', resolve);
       bound.once('error', reject);
+      bound.listen(config.API_PORT, config.API_HOST);
     });
-    // Long-polls hold a request up to MAX_LONG_POLL_S; keep idle keep-alive sockets a little longer than typical clients.
-    bound.keepAliveTimeout = 65_000;
-    bound.headersTimeout = 66_000;
     const port = (bound.address() as AddressInfo).port;
-    logger.info({ port }, 'api listening');
+    logger.info({ host: config.API_HOST, port }, 'api listening');
     return port;
   };
 

@@ -91,6 +91,11 @@ export function fleetRoutes(options: FleetRoutesOptions): ApiRoute[] {
       errors: ['unauthorized'],
       handle: (_input, req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        // HEAD: Node sends no headers before the end of a body-less answer, so a stream would hold it unanswered.
+        if (req.method === 'HEAD') {
+          res.end();
+          return;
+        }
         let sequence = 0;
         const write = (text: string): void => {
           if (!res.destroyed && !res.writableEnded) res.write(text);

@@ -1,4 +1,4 @@
-import { SchedError, modelLimits, type Catalog, type Config, type JobRequest } from '@sched/core';
+import { SchedError, hasModel, modelLimits, type Catalog, type Config, type JobRequest } from '@sched/core';
 import { forbiddenWebhookUrl } from './webhook-url.js';
 
 export interface JobAdmissionOptions {
@@ -16,7 +16,7 @@ export interface JobAdmissionOptions {
 export function jobAdmission(options: JobAdmissionOptions): (request: JobRequest) => void {
   const { config, catalog, load } = options;
   return (request) => {
-    if (catalog.models[request.model] === undefined) {
+    if (!hasModel(catalog.models, request.model)) {
       throw new SchedError('unknown_model', `model "${request.model}" is not in the catalog (GET /v1/models)`, {
         fieldErrors: [{ path: 'model', message: 'unknown model' }],
       });

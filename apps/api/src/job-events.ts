@@ -29,6 +29,11 @@ export async function streamJobEvents(
     let view = await jobs.read(id);
     if (view === null) throw jobNotFound(id);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // HEAD: Node sends no headers before the end of a body-less answer, so a stream would hold it unanswered.
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     const send = (status: JobStatus, version: number, data: JobView): void => {
       if (version <= sent) return;
       sent = version;

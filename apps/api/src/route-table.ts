@@ -125,8 +125,8 @@ function headersOf(req: Request, schema: z.ZodObject): Record<string, string> {
 
 /** Shows the route every problem it answers (its door's included), then passes the error on. */
 function problemsOf(route: ApiRoute): ErrorRequestHandler {
-  return (error: unknown, _req, _res, next) => {
-    route.onProblem?.(toProblem(error));
+  return (error: unknown, req, _res, next) => {
+    route.onProblem?.(toProblem(error, req));
     next(error);
   };
 }

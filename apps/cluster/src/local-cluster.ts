@@ -26,7 +26,8 @@ export async function startLocalCluster(config: Config, options: LocalClusterOpt
   const dispatcher = await createDispatcher(config, { fleet, logger: logger.child({ app: 'dispatcher' }) });
   const api = await createApi(config, { fleet, logger: logger.child({ app: 'api' }) });
   const port = await api.listen();
-  const host = config.API_HOST === '0.0.0.0' ? '127.0.0.1' : config.API_HOST;
+  // A wildcard address is reached on loopback; an IPv6 literal needs brackets in a URL.
+  const host = config.API_HOST === '0.0.0.0' || config.API_HOST === '::' ? '127.0.0.1' : config.API_HOST.includes(':') ? `[${config.API_HOST}]` : config.API_HOST;
   return {
     config,
     api,

@@ -33,9 +33,12 @@ async function main(): Promise<void> {
     }
     config = Object.freeze({ ...config, REDIS_URL: embedded.url });
   }
-  // A local cluster sends webhooks to receivers on this machine (localhost, a LAN address): the
-  // SSRF guard is lifted unless WEBHOOK_ALLOW_PRIVATE=false was given, and a secret is made up if none was.
-  const allowPrivate = process.env.WEBHOOK_ALLOW_PRIVATE === undefined || process.env.WEBHOOK_ALLOW_PRIVATE === '' ? true : config.WEBHOOK_ALLOW_PRIVATE;
+  // A local cluster sends webhooks to receivers on this machine (localhost, a LAN address), so the
+  // SSRF guard is lifted by default — but only while the API listens on loopback alone: reachable
+  // from a network, anyone could probe private addresses and ports through webhook.lastError.
+  // WEBHOOK_ALLOW_PRIVATE given either way wins. A secret is made up if none was given.
+  const loopbackOnly = isLoopback(config.API_HOST);
+  const allowPrivate = process.env.WEBHOOK_ALLOW_PRIVATE === undefined || process.env.WEBHOOK_ALLOW_PRIVATE === '' ? loopbackOnly : config.WEBHOOK_ALLOW_PRIVATE;
   const generatedSecret = config.WEBHOOK_SECRET === undefined;
   const webhookSecret = config.WEBHOOK_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`;
   config = Object.freeze({ ...config, WEBHOOK_ALLOW_PRIVATE: allowPrivate, WEBHOOK_SECRET: webhookSecret });
@@ -67,7 +70,8 @@ async function main(): Promise<void> {
     `  Metrics      ${cluster.apiUrl}/metrics · dispatcher :${cluster.dispatcher.metricsPort ?? '-'} · workers :${cluster.workers.metricsPort ?? '-'}`,
     `  Redis        ${config.REDIS_URL}${embedded ? ` (embedded, data in ${embedded.dir})` : ''}`,
     `  Webhooks     signed with ${generatedSecret ? `${webhookSecret} (made up for this run; set WEBHOOK_SECRET to keep one)` : 'WEBHOOK_SECRET'}`,
-    `               private and loopback receivers ${allowPrivate ? 'allowed (WEBHOOK_ALLOW_PRIVATE=true: local development only)' : 'refused'}`,
+    `               private and loopback receivers ${privateReceivers(allowPrivate, loopbackOnly)}`,
+    `  Access       ${access(config)}`,
     `  API docs     ${cluster.apiUrl}/docs`,
     '',
     '  Try:',
@@ -81,6 +85,22 @@ async function main(): Promise<void> {
 
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+}
+
+/** 127.0.0.0/8, ::1 and localhost: an address no other machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function privateReceivers(allowed: boolean, loopbackOnly: boolean): string {
+  if (!allowed) return `refused${loopbackOnly ? ' (WEBHOOK_ALLOW_PRIVATE=false)' : ' (the API is reachable from the network; WEBHOOK_ALLOW_PRIVATE=true allows them)'}`;
+  return `allowed (${loopbackOnly ? 'the API listens on loopback only' : 'WEBHOOK_ALLOW_PRIVATE=true'}: local development only)`;
+}
+
+function access(config: Config): string {
+  const where = isLoopback(config.API_HOST) ? `this machine only (on ${config.API_HOST}; HOST=0.0.0.0 opens it to the network)` : `the network (on ${config.API_HOST})`;
+  const auth = config.API_KEYS.length > 0 ? `API keys required (${config.API_KEYS.length})` : 'no API keys (set API_KEYS to require one)';
+  return `${where}, ${auth}`;
 }
 
 main().catch((error: unknown) => {

@@ -1,14 +1,20 @@
 import { createServer } from 'node:http';
 import { createConnection, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createClient, verifyWebhook } from '@sched/client';
 import { describe, expect, it } from 'vitest';
 import { spawnApp, waitFor } from '@sched/testkit';
 
 const quiet = { API_PORT: '0', DISPATCHER_METRICS_PORT: '0', WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', HEARTBEAT_MS: '200' };
 
-function portOpen(port: number): Promise<boolean> {
+/** This machine's first non-loopback IPv4 address, if it has one. */
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal)?.address;
+
+function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
+    const socket = createConnection({ port, host });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -32,8 +38,19 @@ describe('the local cluster (npm start)', () => {
     const view = await client.wait((await client.submit({ model: 'resnet50', input: 'cat.jpg' })).id, { timeoutS: 10 });
     expect(view.status).toBe('completed');
 
+    // Only this machine reaches it: the API and the metrics endpoints listen on loopback.
+    expect(app.output()).toContain('Access       this machine only (on 127.0.0.1; HOST=0.0.0.0 opens it to the network), no API keys');
+    if (external !== undefined) {
+      const metricsPorts = /dispatcher :(\d+) · workers :(\d+)/.exec(app.output())?.slice(1).map(Number) ?? [];
+      expect(metricsPorts).toHaveLength(2);
+      for (const port of [Number(new URL(apiUrl).port), ...metricsPorts]) {
+        expect(await portOpen(port)).toBe(true);
+        expect(await portOpen(port, external)).toBe(false);
+      }
+    }
+
     // Webhooks work out of the box: a loopback receiver is allowed, and the banner's secret verifies them.
-    expect(app.output()).toContain('private and loopback receivers allowed (WEBHOOK_ALLOW_PRIVATE=true');
+    expect(app.output()).toContain('private and loopback receivers allowed (the API listens on loopback only: local development only)');
     const secret = /signed with (whsec_\S+)/.exec(app.output())?.[1] ?? '';
     const received: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
     const receiver = createServer((req, res) => {
@@ -59,6 +76,27 @@ describe('the local cluster (npm start)', () => {
     app.child.kill('SIGINT');
     expect(await app.exited).toBe(0);
     expect(await portOpen(redisPort)).toBe(false);
+  });
+
+  it('on HOST=0.0.0.0 keeps the webhook SSRF guard on and says the API is open to the network', async () => {
+    const app = spawnApp('cluster', { ...quiet, HOST: '0.0.0.0' });
+    try {
+      await waitFor(() => app.output().includes('Ctrl-C stops everything'), 20_000, 'the start banner');
+      expect(app.output()).toContain('private and loopback receivers refused (the API is reachable from the network; WEBHOOK_ALLOW_PRIVATE=true allows them)');
+      expect(app.output()).toContain('Access       the network (on 0.0.0.0), no API keys (set API_KEYS to require one)');
+      const apiUrl = /API\s+(http:\/\/\S+)\/v1\/jobs/.exec(app.output())?.[1] ?? '';
+      if (external !== undefined) expect(await portOpen(Number(new URL(apiUrl).port), external)).toBe(true);
+      const refused = await fetch(`${apiUrl}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'resnet50', input: 1, webhook: { url: 'http://127.0.0.1:9/hook' } }),
+      });
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as { code: string }).code).toBe('webhook_url_forbidden');
+    } finally {
+      app.child.kill('SIGINT');
+      expect(await app.exited).toBe(0);
+    }
   });
 
   it('without REDIS_URL and without redis-server says how to get one, in one line, and exits 1', async () => {

@@ -186,7 +186,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     return mergeExpositions(await Promise.all([ingress, ...workerQueues.opened()].map((q) => q.exportPrometheusMetrics())));
   };
   const metricsServer =
-    options.serveMetrics === false ? null : await startMetricsServer(registry, config.DISPATCHER_METRICS_PORT, '0.0.0.0', queueMetrics);
+    options.serveMetrics === false ? null : await startMetricsServer(registry, config.DISPATCHER_METRICS_PORT, config.METRICS_HOST, queueMetrics);
   logger.info({ policy: policyName, metricsPort: metricsServer?.port }, 'dispatcher started');
 
   const close = async (): Promise<void> => {

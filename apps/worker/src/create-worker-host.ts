@@ -63,6 +63,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
       : await MetricsEndpoint.start({
           registry,
           port: config.WORKER_METRICS_PORT,
+          host: config.METRICS_HOST,
           workerIds: specs.map((spec) => spec.id),
           connection: publisher,
           prefix: config.KEY_PREFIX,

@@ -8,6 +8,8 @@ import type { Registry } from 'prom-client';
 export interface MetricsEndpointOptions {
   readonly registry: Registry;
   readonly port: number;
+  /** The bind address (METRICS_HOST). */
+  readonly host: string;
   /** The host's workers, whose queues' counts are served too. */
   readonly workerIds: readonly string[];
   /** The host's shared connection, for the queues. */
@@ -31,7 +33,7 @@ export class MetricsEndpoint {
       return queue;
     });
     const queueMetrics = async (): Promise<string> => mergeExpositions(await Promise.all(queues.map((queue) => queue.exportPrometheusMetrics())));
-    const { server, port } = await startMetricsServer(options.registry, options.port, '0.0.0.0', queueMetrics).catch(async (error: unknown) => {
+    const { server, port } = await startMetricsServer(options.registry, options.port, options.host, queueMetrics).catch(async (error: unknown) => {
       await Promise.all(queues.map((queue) => queue.close()));
       throw error;
     });

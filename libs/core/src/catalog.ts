@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MODEL_NAME_PATTERN } from './job-request.js';
+import { ownEntry } from './own-entry.js';
 import { describeFieldErrors, fieldErrorsOf } from './zod-issues.js';
 
 const positiveInt = z
@@ -138,14 +139,14 @@ export function parseCatalog(raw: unknown, source = 'fleet'): Catalog {
   const workers = file.workers.map((worker, i): ResolvedWorker => {
     if (seen.has(worker.id)) problems.push(`workers[${i}].id: duplicate worker id "${worker.id}"`);
     seen.add(worker.id);
-    const servable = Object.keys(file.models).filter((m) => file.models[m]?.[worker.class] !== undefined);
+    const servable = Object.keys(file.models).filter((m) => modelLatency(file.models, m, worker.class) !== undefined);
     if (worker.models === undefined) {
       if (servable.length === 0) problems.push(`workers[${i}].class: no model has a latency for class "${worker.class}"`);
       return { ...worker, models: servable };
     }
     worker.models.forEach((model, j) => {
-      if (file.models[model] === undefined) problems.push(`workers[${i}].models[${j}]: unknown model "${model}"`);
-      else if (file.models[model][worker.class] === undefined) {
+      if (ownEntry(file.models, model) === undefined) problems.push(`workers[${i}].models[${j}]: unknown model "${model}"`);
+      else if (modelLatency(file.models, model, worker.class) === undefined) {
         problems.push(`workers[${i}].models[${j}]: model "${model}" has no latency for class "${worker.class}"`);
       }
     });
@@ -179,6 +180,16 @@ export function loadCatalog(path: string): Catalog {
   return parseCatalog(raw, path);
 }
 
+/** A model's latency on one worker class, looked up by own property only (`constructor` is no model). */
+export function modelLatency(models: Catalog['models'], model: string, workerClass: string): LatencySpec | undefined {
+  return ownEntry(ownEntry(models, model), workerClass);
+}
+
+/** Whether the catalog has this model (by own property: `constructor` or `toString` is no model). */
+export function hasModel(models: Catalog['models'], model: string): boolean {
+  return ownEntry(models, model) !== undefined;
+}
+
 /** The fleets shipped with the project (`fleets/<name>.json` at the repository root). */
 export function bundledFleetPath(name: 'default' | 'prototype' | 'heterogeneous'): string {
   return fileURLToPath(new URL(`../../../fleets/${name}.json`, import.meta.url));
@@ -195,8 +206,9 @@ export function latestStartAt(
   workerClass?: string,
 ): number | undefined {
   if (job.deadlineMs === undefined) return undefined;
-  const byClass = models[job.model] ?? {};
-  const specs = workerClass !== undefined && byClass[workerClass] !== undefined ? [byClass[workerClass]] : Object.values(byClass);
+  const byClass = ownEntry(models, job.model) ?? {};
+  const onClass = workerClass === undefined ? undefined : ownEntry(byClass, workerClass);
+  const specs = onClass !== undefined ? [onClass] : Object.values(byClass);
   const serviceMs = Math.min(...specs.map((spec) => spec.p50Ms));
   return job.createdAt + job.deadlineMs - (Number.isFinite(serviceMs) ? serviceMs : 0);
 }

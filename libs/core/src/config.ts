@@ -31,7 +31,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ or -' })
     .default('sched'),
-  API_HOST: z.string().min(1).default('0.0.0.0'),
+  /** The address every listening server binds (the API, the metrics endpoints): loopback unless told otherwise. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** The API's own bind address, over HOST. */
+  API_HOST: z.string().min(1).optional(),
+  /** The dispatcher's and worker hosts' /metrics bind address, over HOST. */
+  METRICS_HOST: z.string().min(1).optional(),
   API_PORT: port.default(8080),
   DISPATCHER_METRICS_PORT: port.default(9464),
   WORKER_METRICS_PORT: port.default(9465),
@@ -55,6 +60,22 @@ export const configSchema = z.object({
   SED_LATE_PREFETCH: nonNegativeInt.default(1),
   DEAD_WORKER_GRACE_MS: positiveInt.default(15_000),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  /** The longest request target (path and query) the API reads; longer answers 414. */
+  MAX_URL_BYTES: positiveInt.max(16_384).default(8192),
+  /** Time a client has to send a request's headers (slowloris), in ms. */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Time a client has to send a whole request, body included; a long-poll or SSE answer may run longer (it is not a request's). */
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  /** Connections the API holds at once (long-polls, streams and idle keep-alives included); beyond it new ones are closed. */
+  HTTP_MAX_CONNECTIONS: positiveInt.default(4096),
+  /** Origins allowed to call the API from a browser page on another origin (comma-separated, or `*`); none by default: no CORS. */
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined ? [] : s.split(',').map((o) => o.trim()).filter(Boolean)))
+    .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s?#]+$/.test(o)), {
+      error: 'expected comma-separated origins such as https://app.example.com (scheme and host, no path), or *',
+    }),
   /** `POST /v1/jobs/batch` only: room for 1,000 jobs of 8 KiB each (a typical job is well under 1 KiB). */
   MAX_BATCH_BODY_BYTES: positiveInt.default(8_388_608),
   /** A job's `input`, serialised as JSON, at most this many bytes (413 `input_too_large`). */
@@ -132,7 +153,10 @@ function parseSlo(text: string | undefined, ctx: z.RefinementCtx): LatencySlo {
   return slo;
 }
 
-export type Config = Readonly<z.infer<typeof configSchema>>;
+type ParsedConfig = z.infer<typeof configSchema>;
+
+/** The validated environment, with the bind addresses resolved (API_HOST and METRICS_HOST default to HOST). */
+export type Config = Readonly<Omit<ParsedConfig, 'API_HOST' | 'METRICS_HOST'> & { API_HOST: string; METRICS_HOST: string }>;
 
 export class ConfigError extends Error {
   constructor(
@@ -159,5 +183,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const issue = parsed.error.issues[0];
     throw new ConfigError(String(issue?.path[0] ?? '?'), issue?.message ?? 'invalid value');
   }
-  return Object.freeze(parsed.data);
+  const { API_HOST, METRICS_HOST, ...config } = parsed.data;
+  if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `expected at most HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})`);
+  }
+  return Object.freeze({ ...config, API_HOST: API_HOST ?? config.HOST, METRICS_HOST: METRICS_HOST ?? config.HOST });
 }

@@ -3,6 +3,8 @@ export * from './errors.js';
 export * from './job-failure.js';
 export * from './catalog.js';
 export * from './job-request.js';
+export * from './json-depth.js';
+export * from './own-entry.js';
 export * from './job-view.js';
 export * from './keys.js';
 export * from './worker-descriptor.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_INPUT_DEPTH, nestedDeeperThan } from './json-depth.js';
 
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -28,7 +29,10 @@ export const jobRequestSchema = z.strictObject({
     .string({ error: 'expected a model name' })
     .regex(MODEL_NAME_PATTERN, { error: 'expected a model name (letters, digits, . _ -, ≤ 128 chars)' }),
   // The body was parsed from JSON, so any value present is JSON; only absence is an error.
-  input: z.unknown().refine((value) => value !== undefined, { error: 'required (any JSON value)' }),
+  input: z
+    .unknown()
+    .refine((value) => value !== undefined, { error: 'required (any JSON value)', abort: true })
+    .refine((value) => !nestedDeeperThan(value, MAX_INPUT_DEPTH), { error: `nested deeper than ${MAX_INPUT_DEPTH} levels of arrays and objects` }),
   priority: z.enum(PRIORITIES, { error: 'expected one of high, normal, low' }).default('normal'),
   deadlineMs: z
     .int({ error: 'expected a positive integer (milliseconds)' })

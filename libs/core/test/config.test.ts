@@ -32,6 +32,23 @@ describe('configuration from the environment', () => {
     expect(config.LATENCY_SLO_MS).toEqual({ defaultMs: 1000, byModel: { default: 200, 'llama-8b': 3000 } });
   });
 
+  it('binds every server to loopback unless HOST (or API_HOST, METRICS_HOST) says otherwise', () => {
+    expect(loadConfig({})).toMatchObject({ HOST: '127.0.0.1', API_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1' });
+    expect(loadConfig({ HOST: '0.0.0.0' })).toMatchObject({ API_HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0' });
+    expect(loadConfig({ HOST: '0.0.0.0', METRICS_HOST: '10.0.0.5', API_HOST: '' })).toMatchObject({ API_HOST: '0.0.0.0', METRICS_HOST: '10.0.0.5' });
+  });
+
+  it('has no CORS origin by default and takes a list of origins', () => {
+    expect(loadConfig({}).CORS_ORIGINS).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(errorOf({ CORS_ORIGINS: 'https://app.example.com/path' })).toMatch(/^invalid environment variable CORS_ORIGINS: expected comma-separated origins/);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(loadConfig({})).toMatchObject({ HTTP_HEADERS_TIMEOUT_MS: 10_000, HTTP_REQUEST_TIMEOUT_MS: 30_000 });
+    expect(errorOf({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toBe('invalid environment variable HTTP_HEADERS_TIMEOUT_MS: expected at most HTTP_REQUEST_TIMEOUT_MS (30000)');
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ API_PORT: '' }).API_PORT).toBe(8080);
   });

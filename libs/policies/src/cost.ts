@@ -1,3 +1,4 @@
+import { ownEntry } from '@sched/core';
 import { candidates, type SamplingOptions } from './candidates.js';
 import { expectedDelayMs } from './expected-delay.js';
 import { leastExpectedDelay } from './sed.js';
@@ -19,7 +20,7 @@ export interface CostPolicyOptions extends SamplingOptions {
 export function createCostPolicy(options: CostPolicyOptions = {}): Policy {
   return (job, snapshot, rng) => {
     const pool = candidates(job.model, snapshot, rng, options);
-    const target = job.deadlineMs ?? options.sloMsByModel?.[job.model] ?? options.sloMs;
+    const target = job.deadlineMs ?? ownEntry(options.sloMsByModel, job.model) ?? options.sloMs;
     let best: WorkerView | null = null;
     if (target !== undefined) {
       let bestPrice = Infinity;

@@ -1,3 +1,4 @@
+import { ownEntry } from '@sched/core';
 import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
 
 /**
@@ -8,7 +9,7 @@ import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
  * so delay ranks by depth per slot.
  */
 export function expectedServiceMs(job: RoutableJob, worker: WorkerView, snapshot: FleetSnapshot): number {
-  const observed = worker.serviceMs?.[job.model];
+  const observed = ownEntry(worker.serviceMs, job.model);
   if (job.size === undefined && observed !== undefined && observed > 0) return observed;
   return snapshot.expectedServiceMs?.(job, worker.class) ?? observed ?? 1;
 }

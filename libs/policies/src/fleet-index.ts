@@ -1,4 +1,4 @@
-import type { JobSize } from '@sched/core';
+import { ownEntry, type JobSize } from '@sched/core';
 import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
 
 /** `dead` workers stay known (their queue may still hold jobs) but are never eligible. */
@@ -159,7 +159,7 @@ export class FleetIndex implements FleetSnapshot {
     let sum = 0;
     let count = 0;
     for (const worker of this.eligible(job.model)) {
-      const observed = worker.class === cls ? worker.serviceMs?.[job.model] : undefined;
+      const observed = worker.class === cls ? ownEntry(worker.serviceMs, job.model) : undefined;
       if (observed !== undefined) {
         sum += observed;
         count++;

@@ -9,7 +9,8 @@ import type { Registry } from 'prom-client';
 export async function startMetricsServer(
   registry: Registry,
   port: number,
-  host = '0.0.0.0',
+  /** The bind address: loopback unless the deployment says otherwise (METRICS_HOST). */
+  host: string,
   extra?: () => Promise<string>,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {

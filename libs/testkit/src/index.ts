@@ -5,3 +5,4 @@ export { untilStatus } from './until-status.js';
 export { RedisCommandStats, diffCommandStats, parseCommandStats, totalCalls, type CommandCounts, type CommandStatsSnapshot } from './redis-command-stats.js';
 export { commandsPerJob, formatCommandsPerJob, type CommandsPerJob, type CommandsPerJobOptions } from './commands-per-job.js';
 export { WebhookSink } from './webhook-sink.js';
+export { rawRequest, type RawResponse } from './raw-http.js';
