@@ -4,6 +4,7 @@ import { RedisErrorLog, WebhookOutbox, closeRedis, createLogger, createRedis, ty
 import { LatencyModel } from '@sched/exec';
 import { createRegistry, createWorkerMetrics } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
+import { ExecutionLog } from './execution-log.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
 import { selectWorkers } from './select-workers.js';
 import { SimulatedWorker } from './simulated-worker.js';
@@ -42,8 +43,9 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   const outbox = new WebhookOutbox(publisher, config, redisErrors);
   const latency = new LatencyModel(fleet.models);
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
+  const executionLog = ExecutionLog.open(config.EXECUTION_LOG);
   const workers = specs.map(
-    (spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, outbox, redisErrors, logger, metrics, rng }),
+    (spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, outbox, redisErrors, logger, metrics, rng, executionLog }),
   );
   const presence = new WorkerPresence({ redis: publisher, keys, heartbeatMs: config.HEARTBEAT_MS, workers, logger });
 
@@ -74,6 +76,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     await presence.leave();
     await Promise.all([endpoint?.close(), outbox.close()]);
     await closeRedis(publisher);
+    executionLog?.close();
     logger.info('worker host stopped');
   };
   let closing: Promise<void> | null = null;

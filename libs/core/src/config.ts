@@ -76,6 +76,8 @@ export const configSchema = z.object({
   /** Keep BullMQ's per-queue event streams (for a QueueEvents listener); off, they are not written. */
   BULLMQ_EVENTS: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
   BULL_BOARD_READ_ONLY: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false').transform((v) => v === 'true'),
+  /** Worker host: append a line per execution start to this file (`npm run chaos` counts executions per job); unset: off. */
+  EXECUTION_LOG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
