@@ -49,6 +49,9 @@ export function formatChaosReport(report: ChaosReport, header: string, startedAt
   for (const exit of report.unexpectedExits) {
     lines.push(`FINDING: ${exit.process} exited by itself at ${at(exit.at)} (${exit.code}); restarted. Its last output:`, exit.tail);
   }
+  for (const runs of report.duplicateSamples) {
+    lines.push(`run more than once, no kill explains it: ${runs[0]?.jobId ?? '?'}: ${runs.map((r) => `${at(r.at)} ${r.workerId} attempt ${r.attempt} (pid ${r.pid})`).join(' → ')}`);
+  }
   for (const d of report.diagnoses) {
     lines.push(`${d.kind} ${d.id}: submitted ${d.tries.map((t) => `${at(t.at)} ${t.outcome}`).join(' → ')}; Redis after the drain: ${d.redis}`);
   }

@@ -99,6 +99,8 @@ export interface ChaosReport {
   readonly executionsPerJob: Record<number, number>;
   /** Jobs that ran more than once where no earlier execution's host was killed while it ran. */
   readonly unexplainedDuplicates: readonly string[];
+  /** The executions of the first few of them, to tell what re-ran them. */
+  readonly duplicateSamples: readonly (readonly ExecutionRecord[])[];
   /** Completed jobs with no execution in the log (the log or the count is wrong). */
   readonly completedWithoutExecution: readonly string[];
   /** Submission to finish of the completed jobs (the API's own timings). */
@@ -115,6 +117,9 @@ export interface ChaosReport {
 export function chaosPassed(report: Pick<ChaosReport, 'lost' | 'stuck'>): boolean {
   return report.lost.length === 0 && report.stuck.length === 0;
 }
+
+/** Unexplained duplicates whose executions the report lists. */
+const SAMPLES = 5;
 
 function finishedAt(view: JobView | undefined): number | undefined {
   const text = view?.timings.finishedAt;
@@ -189,6 +194,7 @@ export function buildChaosReport(inputs: ChaosInputs): ChaosReport {
   const stuck: string[] = [];
   const executionsPerJob: Record<number, number> = {};
   const unexplainedDuplicates: string[] = [];
+  const duplicateSamples: ExecutionRecord[][] = [];
   const completedWithoutExecution: string[] = [];
   const latencies: number[] = [];
   const seen = new Set<string>();
@@ -198,7 +204,10 @@ export function buildChaosReport(inputs: ChaosInputs): ChaosReport {
     const view = views.get(id);
     const runs = (runsByJob.get(id) ?? []).sort((a, b) => a.at - b.at);
     executionsPerJob[runs.length] = (executionsPerJob[runs.length] ?? 0) + 1;
-    if (hasUnexplainedDuplicate(runs, kills)) unexplainedDuplicates.push(id);
+    if (hasUnexplainedDuplicate(runs, kills)) {
+      unexplainedDuplicates.push(id);
+      if (duplicateSamples.length < SAMPLES) duplicateSamples.push(runs);
+    }
     if (view === undefined) {
       lost.push(id);
       continue;
@@ -227,6 +236,7 @@ export function buildChaosReport(inputs: ChaosInputs): ChaosReport {
     stuck,
     executionsPerJob,
     unexplainedDuplicates,
+    duplicateSamples,
     completedWithoutExecution,
     latency: summariseLatencies(Float64Array.from(latencies)),
     recoveries,

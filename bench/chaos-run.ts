@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,7 +23,7 @@ export interface ChaosOptions {
   readonly drainS: number;
   /** `DEAD_WORKER_GRACE_MS` of the run: a killed host is restarted this long (plus 2 s) after its kill. */
   readonly deadWorkerGraceMs: number;
-  /** Write every process's output here at the end (for diagnosis). @defaultValue nowhere */
+  /** Keep every process's output and the execution logs in this directory (for diagnosis). @defaultValue nowhere */
   readonly keepLogs?: string;
   /** Progress lines go here. */
   readonly log: (line: string) => void;
@@ -36,6 +36,8 @@ export const CHAOS_HOSTS = 3;
 const MODEL = 'default';
 /** How long maxmemory stays just above used memory. */
 const FILL_HOLD_MS = 3000;
+/** After the load, how long the last submissions (retrying through a fault) may take. */
+const SUBMIT_GRACE_MS = 120_000;
 /** Lost or stuck jobs whose Redis state the report shows. */
 const DIAGNOSED = 5;
 /** A killed dispatcher is started again after this. */
@@ -126,7 +128,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const fleet = loadCatalog(fleetFile);
   const capacityPerS = fleetCapacityPerS(fleet, new LatencyModel(fleet.models), [{ model: MODEL, weight: 1 }]);
   const ratePerS = options.ratePerS ?? 0.7 * capacityPerS;
-  const logDir = mkdtempSync(join(tmpdir(), 'sched-chaos-'));
+  const logDir = options.keepLogs === undefined ? mkdtempSync(join(tmpdir(), 'sched-chaos-')) : join(options.keepLogs, 'executions');
+  mkdirSync(logDir, { recursive: true });
   const apiKeys = Array.from({ length: CHAOS_TENANTS }, (_, i) => `chaos-tenant-${i}-key-${options.seed}`.padEnd(24, 'x'));
   const layout = hostLayout(fleet, CHAOS_HOSTS);
   let startedAt = Date.now();
@@ -161,7 +164,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         })(),
         ...plan.hostKills.map(onTime),
       ];
-      await Promise.all(tenants.map((t) => t.submitted(options.seconds * 1000 + 60_000)));
+      const unanswered = await Promise.all(tenants.map((t) => t.submitted(options.seconds * 1000 + SUBMIT_GRACE_MS)));
+      if (unanswered.some((n) => n > 0)) say(`${unanswered.reduce((a, b) => a + b, 0)} submissions still unanswered ${SUBMIT_GRACE_MS / 1000} s after the load; not waited for`);
       await Promise.all(faults);
     } finally {
       clearInterval(progress);
@@ -186,6 +190,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await Promise.all(tenants.map((t) => t.stop()));
     await cluster.close(options.keepLogs);
-    rmSync(logDir, { recursive: true, force: true });
+    if (options.keepLogs === undefined) rmSync(logDir, { recursive: true, force: true });
   }
 }

@@ -66,6 +66,7 @@ describe('the chaos accounting', () => {
     const report = buildChaosReport(inputs({ accepted: accepted('once', 'killed', 'stalled'), views, executions, kills: [kill()] }));
     expect(report.executionsPerJob).toEqual({ 1: 1, 2: 2 });
     expect(report.unexplainedDuplicates).toEqual(['stalled']);
+    expect(report.duplicateSamples).toEqual([[run('stalled', 500, 12), run('stalled', 6000, 12, 2)]]);
   });
 
   it('flags a completed job with no execution in the log', () => {
