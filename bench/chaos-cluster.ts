@@ -171,9 +171,8 @@ export class ChaosCluster {
   /** What Redis holds for a job now: its idempotency record, ingress job, route, worker job, terminal record and listing entry. */
   async jobState(id: string): Promise<string> {
     const { keys } = this;
-    const [idem, idemTtl, ingress, route, terminal, listed] = await Promise.all([
-      this.admin.get(keys.idempotency(id)),
-      this.admin.pttl(keys.idempotency(id)),
+    const [idem, ingress, route, terminal, listed] = await Promise.all([
+      this.admin.exists(keys.idempotency(id)),
       this.admin.exists(keys.jobHash(INGRESS_QUEUE, id)),
       this.admin.get(keys.route(id)),
       this.admin.exists(keys.terminal(id)),
@@ -181,7 +180,7 @@ export class ChaosCluster {
     ]);
     const workerJob = route === null ? 'no' : (await this.admin.exists(keys.jobHash(workerQueueName(route), id))) === 1 ? 'yes' : 'no';
     return [
-      `idempotency record ${idem === null ? 'no' : `yes (expires in ${Math.round(idemTtl / 1000)} s)`}`,
+      `idempotency record ${idem === 1 ? 'yes' : 'no'}`,
       `ingress job ${ingress === 1 ? 'yes' : 'no'}`,
       `route ${route ?? 'no'}`,
       `worker job ${workerJob}`,

@@ -52,6 +52,9 @@ export function formatChaosReport(report: ChaosReport, header: string, startedAt
   for (const runs of report.duplicateSamples) {
     lines.push(`run more than once, no kill explains it: ${runs[0]?.jobId ?? '?'}: ${runs.map((r) => `${at(r.at)} ${r.workerId} attempt ${r.attempt} (pid ${r.pid})`).join(' → ')}`);
   }
+  for (const [state, n] of Object.entries(report.unaccountedByRedisState).sort(([, a], [, b]) => b - a)) {
+    lines.push(`lost or stuck, ${formatNumber(n)} jobs: Redis after the drain holds ${state}`);
+  }
   for (const d of report.diagnoses) {
     lines.push(`${d.kind} ${d.id}: submitted ${d.tries.map((t) => `${at(t.at)} ${t.outcome}`).join(' → ')}; Redis after the drain: ${d.redis}`);
   }

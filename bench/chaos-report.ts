@@ -109,7 +109,9 @@ export interface ChaosReport {
   readonly longestRecoveryMs: number | undefined;
   readonly tenants: readonly TenantTally[];
   readonly unexpectedExits: readonly UnexpectedExit[];
-  /** For some lost and stuck jobs: their submission's tries and what Redis held for them. */
+  /** Lost and stuck jobs by what Redis held for them after the drain. */
+  readonly unaccountedByRedisState: Record<string, number>;
+  /** For the first few lost and stuck jobs: their submission's tries and what Redis held for them. */
   readonly diagnoses: readonly { readonly id: string; readonly kind: 'lost' | 'stuck'; readonly tries: readonly SubmitTry[]; readonly redis: string }[];
 }
 
@@ -118,7 +120,13 @@ export function chaosPassed(report: Pick<ChaosReport, 'lost' | 'stuck'>): boolea
   return report.lost.length === 0 && report.stuck.length === 0;
 }
 
-/** Unexplained duplicates whose executions the report lists. */
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** Unexplained duplicates, and lost or stuck jobs, the report details. */
 const SAMPLES = 5;
 
 function finishedAt(view: JobView | undefined): number | undefined {
@@ -243,9 +251,12 @@ export function buildChaosReport(inputs: ChaosInputs): ChaosReport {
     longestRecoveryMs: measured.length === 0 ? undefined : Math.max(...measured),
     tenants: inputs.tenants,
     unexpectedExits: inputs.unexpectedExits,
-    diagnoses: [...lost.map((id) => ({ id, kind: 'lost' as const })), ...stuck.map((id) => ({ id, kind: 'stuck' as const }))].flatMap(({ id, kind }) => {
-      const redis = inputs.redisState.get(id);
-      return redis === undefined ? [] : [{ id, kind, tries: accepted.find((job) => job.id === id)?.tries ?? [], redis }];
-    }),
+    unaccountedByRedisState: countBy([...lost, ...stuck].flatMap((id) => inputs.redisState.get(id) ?? [])),
+    diagnoses: [...lost.map((id) => ({ id, kind: 'lost' as const })), ...stuck.map((id) => ({ id, kind: 'stuck' as const }))]
+      .slice(0, SAMPLES)
+      .flatMap(({ id, kind }) => {
+        const redis = inputs.redisState.get(id);
+        return redis === undefined ? [] : [{ id, kind, tries: accepted.find((job) => job.id === id)?.tries ?? [], redis }];
+      }),
   };
 }

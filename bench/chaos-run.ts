@@ -38,8 +38,8 @@ const MODEL = 'default';
 const FILL_HOLD_MS = 3000;
 /** After the load, how long the last submissions (retrying through a fault) may take. */
 const SUBMIT_GRACE_MS = 120_000;
-/** Lost or stuck jobs whose Redis state the report shows. */
-const DIAGNOSED = 5;
+/** Lost or stuck jobs whose Redis state is read (and counted by kind). */
+const DIAGNOSED = 5000;
 /** A killed dispatcher is started again after this. */
 const DISPATCHER_DOWN_MS = 1000;
 /** After the grace, time for the dispatcher's next fleet re-read to send the dead host's jobs back to ingress before the host returns. */

@@ -131,6 +131,7 @@ describe('the chaos table', () => {
     expect(text).toContain('| tenant-0: 429s / 503s / other 5xx answers | 0 / 4 / 0 |');
     expect(text).toContain('FINDING: dispatcher exited by itself at +5.0 s (1)');
     expect(text).toContain('lost b: submitted +0.0 s 202; Redis after the drain: idempotency record yes, ingress job no');
+    expect(text).toContain('lost or stuck, 1 jobs: Redis after the drain holds idempotency record yes, ingress job no');
     expect(text.trimEnd().endsWith('FAIL: 1 lost, 0 stuck')).toBe(true);
   });
 });
