@@ -233,7 +233,8 @@ export function buildChaosReport(inputs: ChaosInputs): ChaosReport {
       failedByReason[reason] = (failedByReason[reason] ?? 0) + 1;
     }
   }
-  const recoveries = kills.map((kill) => recoveryOf(kill, views));
+  // A job stranded on a killed host whose 202 never reached its client is not the run's to account for.
+  const recoveries = kills.map((kill) => recoveryOf({ ...kill, stranded: new Set([...kill.stranded].filter((id) => seen.has(id))) }, views));
   const measured = recoveries.flatMap((r) => (r.ms === undefined ? [] : [r.ms]));
   return {
     accepted: seen.size,

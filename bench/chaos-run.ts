@@ -103,8 +103,8 @@ async function act(step: ChaosStep, run: RunContext): Promise<void> {
     }
     case 'restart-redis': {
       say('restarting Redis (SIGTERM: the append-only file is written and synced; then started on the same port and directory)');
-      const downMs = await cluster.restartRedis();
-      return say(`Redis back after ${downMs} ms`);
+      const { stopMs, startMs } = await cluster.restartRedis();
+      return say(`Redis back: ${stopMs} ms to stop, ${startMs} ms to start and load its data`);
     }
     case 'fill-redis': {
       say(`Redis maxmemory set just above used memory (noeviction) for ${FILL_HOLD_MS / 1000} s`);

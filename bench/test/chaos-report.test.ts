@@ -110,6 +110,9 @@ describe('recovery after a worker-host kill', () => {
     ]);
     const kills = [kill({ stranded: new Set(['a']), restartedAt: undefined }), kill({ killedAt: T0 + 11_000, stranded: new Set(['b']), restartedAt: undefined })];
     expect(buildChaosReport(inputs({ accepted: accepted('a', 'b'), views, kills })).longestRecoveryMs).toBe(9000);
+    // A stranded job the run never got a 202 for is left out.
+    const unacknowledged = [kill({ stranded: new Set(['a', 'not-accepted']), restartedAt: undefined })];
+    expect(buildChaosReport(inputs({ accepted: accepted('a'), views, kills: unacknowledged })).recoveries[0]).toMatchObject({ stranded: 1, unfinished: 0, ms: 3000 });
   });
 });
 
