@@ -130,7 +130,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     logger,
   });
 
-  const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, workerQueue: (id) => workerQueues.get(id), publish, logger });
+  const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, reader, workerQueue: (id) => workerQueues.get(id), publish, logger });
   const gauges = new FleetGauges({ metrics, policy: policyName, models: catalog.models });
   const waits = new ExpectedWaitPublisher({
     redis,

@@ -1,2 +1,3 @@
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from './create-dispatcher.js';
 export { FleetView, type FleetViewWorker } from './fleet-view.js';
+export { DeadWorkerRecovery, type DeadWorkerRecoveryOptions } from './dead-worker-recovery.js';

@@ -5,6 +5,7 @@ import { LatencyModel } from '@sched/exec';
 import { createRegistry, createWorkerMetrics } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
 import { CancelListener } from './cancel-listener.js';
+import { ExecutionLog } from './execution-log.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
 import { selectWorkers } from './select-workers.js';
 import { SimulatedWorker } from './simulated-worker.js';
@@ -43,8 +44,9 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
   const outbox = new WebhookOutbox(publisher, config, redisErrors);
   const latency = new LatencyModel(fleet.models);
   const rng = options.rng ?? seededRng(randomInt(2 ** 31));
+  const executionLog = ExecutionLog.open(config.EXECUTION_LOG);
   const workers = specs.map(
-    (spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, outbox, redisErrors, logger, metrics, rng }),
+    (spec) => new SimulatedWorker(spec, { config, keys, latency, models: fleet.models, publisher, outbox, redisErrors, logger, metrics, rng, executionLog }),
   );
   const presence = new WorkerPresence({ redis: publisher, keys, heartbeatMs: config.HEARTBEAT_MS, workers, logger });
   const subscriber = createRedis(config.REDIS_URL, 'blocking', { connectionName: 'worker-host:cancel', bullmqEvents: config.BULLMQ_EVENTS });
@@ -80,6 +82,7 @@ export async function createWorkerHost(config: Config, options: WorkerHostOption
     await presence.leave();
     await Promise.all([endpoint?.close(), outbox.close()]);
     await Promise.all([closeRedis(publisher), closeRedis(subscriber)]);
+    executionLog?.close();
     logger.info('worker host stopped');
   };
   let closing: Promise<void> | null = null;

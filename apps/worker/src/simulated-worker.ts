@@ -18,8 +18,9 @@ import { closeRedis, consumerOptions, createRedis, toBullmqError, waitOutRedis, 
 import type { LatencyModel } from '@sched/exec';
 import type { WorkerMetrics } from '@sched/telemetry';
 import { closeWithin } from './close-within.js';
+import type { ExecutionLog } from './execution-log.js';
 import { JobReporter } from './job-reporter.js';
-import { SimulatedExecutor, type StopReason } from './simulated-executor.js';
+import { SimulatedExecutor, type ExecutableJob, type StopReason } from './simulated-executor.js';
 
 export interface SimulatedWorkerOptions {
   readonly config: Pick<Config, 'REDIS_URL' | 'KEY_PREFIX' | 'LOCK_DURATION_MS' | 'RESULT_TTL_S' | 'BULLMQ_EVENTS' | 'MAX_SERVICE_MS' | 'MAX_RESULT_BYTES'>;
@@ -36,6 +37,8 @@ export interface SimulatedWorkerOptions {
   readonly logger: Logger;
   readonly metrics: WorkerMetrics;
   readonly rng: Rng;
+  /** Where each execution start is recorded (`EXECUTION_LOG`); null: nowhere. */
+  readonly executionLog: ExecutionLog | null;
 }
 
 /**
@@ -55,9 +58,13 @@ export class SimulatedWorker {
     readonly spec: ResolvedWorker,
     private readonly options: SimulatedWorkerOptions,
   ) {
-    const { config, keys, publisher, outbox, logger, latency, models, rng, metrics } = options;
+    const { config, keys, publisher, outbox, logger, latency, models, rng, metrics, executionLog } = options;
     this.reporter = new JobReporter({ worker: spec, publisher, keys, outbox, metrics, logger });
-    this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, limits: config, onRunning: (job) => this.reporter.running(job) });
+    const onRunning = (job: ExecutableJob): void => {
+      executionLog?.record({ at: Date.now(), jobId: job.id ?? '', attempt: job.attemptsStarted, workerId: spec.id, pid: process.pid });
+      this.reporter.running(job);
+    };
+    this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, limits: config, onRunning });
   }
 
   start(): void {

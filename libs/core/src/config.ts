@@ -127,6 +127,8 @@ export const configSchema = z.object({
     .enum(['true', 'false'], { error: 'expected true or false' })
     .optional()
     .transform((v) => (v === undefined ? undefined : v === 'true')),
+  /** Worker host: append a line per execution start to this file (`npm run chaos` counts executions per job); unset: off. */
+  EXECUTION_LOG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
