@@ -4,7 +4,7 @@ import { parseCatalog, type JobView, type JobWaitResult } from '@sched/core';
 import { useCluster } from './support.js';
 
 // One gpu worker, 4 slots, 200 ms a job: 20 jobs/s (slow jobs, so the 3x load is light on this machine's
-// CPU: the test is about a fleet overloaded, not a process). The guard refuses jobs that would wait over 400 ms.
+// CPU: the test is about a fleet overloaded, not a process). The guard refuses jobs that would wait over 50 ms (a normal load's p99 is about 200 ms of service and a few ms of wait, so 2x of it leaves room for the limit and the estimate's error, up to about 110 ms seen here).
 const SERVICE_MS = 200;
 const CAPACITY_PER_S = 20;
 const fleet = parseCatalog({
@@ -12,7 +12,7 @@ const fleet = parseCatalog({
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 4 }],
 });
 const SECONDS = 8;
-const ctx = useCluster(fleet, { MAX_EXPECTED_WAIT_MS: '400' });
+const ctx = useCluster(fleet, { MAX_EXPECTED_WAIT_MS: '50' });
 
 interface Run {
   accepted: string[];
@@ -58,13 +58,6 @@ async function latencies(ids: readonly string[]): Promise<number[]> {
     }
   }
   expect(views.map((v) => v.status).filter((s) => s !== 'completed')).toEqual([]);
-  const t = (v: JobView, k: 'createdAt' | 'dispatchedAt' | 'startedAt' | 'finishedAt'): number => Date.parse(v.timings[k] ?? '');
-  const sorted = [...views].sort((a, b) => t(a, 'createdAt') - t(b, 'createdAt'));
-  const t0 = t(sorted[0] as JobView, 'createdAt');
-  for (let i = 0; i < sorted.length; i += Math.ceil(sorted.length / 25)) {
-    const v = sorted[i] as JobView;
-    console.log(`${t(v, 'createdAt') - t0} ingress ${t(v, 'dispatchedAt') - t(v, 'createdAt')} queue ${t(v, 'startedAt') - t(v, 'dispatchedAt')} service ${t(v, 'finishedAt') - t(v, 'startedAt')}`);
-  }
   return views.map((v) => Date.parse(v.timings.finishedAt ?? '') - Date.parse(v.timings.createdAt));
 }
 
