@@ -21,7 +21,7 @@ import { HTTP_RATIO_DEFAULTS, runAutocannon, waitUntilIdle } from './http-ratio.
 import { isMainModule } from './is-main-module.js';
 
 const CAPACITY_PER_S = 100;
-const MAX_WAIT_MS = 500;
+const MAX_WAIT_MS = 100;
 const FLEET = { models: { default: { gpu: { p50Ms: 100, p99Ms: 100 } } }, workers: [0, 1].map((i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 5 })) };
 const ZERO_FLEET = { models: { default: { gpu: { p50Ms: 1, p99Ms: 1 } } }, workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })) };
 const API_KEY = 'bench-admission-key-0123456789';

@@ -34,6 +34,9 @@ import { submitRoute } from './submit-route.js';
 import { WatcherLimit } from './watcher-limit.js';
 import { usageRoute } from './usage-route.js';
 
+/** MAX_WATCHERS_PER_KEY when unset and the server has API keys. */
+const DEFAULT_WATCHERS_PER_KEY = 1000;
+
 export interface ApiOptions {
   /** @defaultValue the fleet file named by FLEET_FILE (the model catalog) */
   fleet?: Catalog;
@@ -96,7 +99,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     logger,
   });
   hub.onMessage((message) => inFlight.onStatus(message));
-  const admission: AdmissionControl = { defaults: config, inFlight, watchers: new WatcherLimit(config.MAX_WATCHERS_PER_KEY), load: expectedWaits };
+  const admission: AdmissionControl = { defaults: config, inFlight, watchers: new WatcherLimit(config.MAX_WATCHERS_PER_KEY ?? (tenants.enabled ? DEFAULT_WATCHERS_PER_KEY : 0)), load: expectedWaits };
 
   const routes = [
     submitRoute({ config, catalog, jobs, hub, metrics, rejections, logger, admission }),

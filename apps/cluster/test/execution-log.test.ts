@@ -2,10 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCatalog, seededRng } from '@sched/core';
-import { useTestCluster } from '@sched/testkit/fixtures';
-import { createWorkerHost, parseExecutionLog } from '@sched/worker';
-import { startApiAndDispatcher } from './support.js';
+import { parseCatalog } from '@sched/core';
+import { parseExecutionLog } from '@sched/worker';
+import { useSeededCluster } from './support.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } },
@@ -16,20 +15,7 @@ const logPath = join(dir, 'executions.log');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // A worker that fails half its runs (seeded), so some jobs start more than once.
-const ctx = useTestCluster(
-  async (config) => {
-    const workers = await createWorkerHost(config, { fleet, rng: seededRng(7), serveMetrics: false });
-    const services = await startApiAndDispatcher(config, fleet);
-    return {
-      apiUrl: services.apiUrl,
-      close: async () => {
-        await services.close();
-        await workers.close();
-      },
-    };
-  },
-  { env: { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5', EXECUTION_LOG: logPath } },
-);
+const ctx = useSeededCluster(fleet, 7, { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5', EXECUTION_LOG: logPath });
 
 describe('EXECUTION_LOG', () => {
   it('records one line per execution start, retries included, with the attempt, worker and host pid', async () => {

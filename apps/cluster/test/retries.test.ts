@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCatalog, seededRng } from '@sched/core';
-import { useTestCluster } from '@sched/testkit/fixtures';
-import { createWorkerHost } from '@sched/worker';
-import { startApiAndDispatcher } from './support.js';
+import { parseCatalog } from '@sched/core';
+import { useSeededCluster } from './support.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 5 } } },
@@ -10,20 +8,7 @@ const fleet = parseCatalog({
 });
 
 // The worker host gets a seeded rng, so which runs fail is the same every time.
-const ctx = useTestCluster(
-  async (config) => {
-    const workers = await createWorkerHost(config, { fleet, rng: seededRng(7), serveMetrics: false });
-    const services = await startApiAndDispatcher(config, fleet);
-    return {
-      apiUrl: services.apiUrl,
-      close: async () => {
-        await services.close();
-        await workers.close();
-      },
-    };
-  },
-  { env: { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5' } },
-);
+const ctx = useSeededCluster(fleet, 7, { MAX_ATTEMPTS: '12', RETRY_BACKOFF_MS: '5' });
 
 describe('a worker that fails half its runs', () => {
   it('still completes every job within MAX_ATTEMPTS, retrying in the same worker queue', async () => {

@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
 import { createApi, type Api } from '@sched/api';
-import { parseCatalog, type Catalog, type Config, type JobView } from '@sched/core';
+import { parseCatalog, seededRng, type Catalog, type Config, type JobView } from '@sched/core';
 import { createDispatcher, type Dispatcher } from '@sched/dispatcher';
-import { useTestCluster, type TestCluster } from '@sched/testkit/fixtures';
+import { useTestCluster, type ClusterUnderTest, type TestCluster } from '@sched/testkit/fixtures';
+import { createWorkerHost } from '@sched/worker';
 import { startLocalCluster, type LocalCluster } from '../src/index.js';
 
 /**
@@ -12,6 +13,27 @@ import { startLocalCluster, type LocalCluster } from '../src/index.js';
  */
 export function useCluster(fleet: Catalog, env: Record<string, string> = {}): TestCluster<LocalCluster> {
   return useTestCluster((config) => startLocalCluster(config, { fleet }), { env });
+}
+
+/**
+ * An API and a dispatcher with a worker host whose rng is seeded (`seed`), so which of a flaky
+ * worker's runs fail is the same every time; for the tests of one file.
+ */
+export function useSeededCluster(fleet: Catalog, seed: number, env: Record<string, string> = {}): TestCluster<ClusterUnderTest> {
+  return useTestCluster(
+    async (config) => {
+      const workers = await createWorkerHost(config, { fleet, rng: seededRng(seed), serveMetrics: false });
+      const services = await startApiAndDispatcher(config, fleet);
+      return {
+        apiUrl: services.apiUrl,
+        close: async () => {
+          await services.close();
+          await workers.close();
+        },
+      };
+    },
+    { env },
+  );
 }
 
 export interface ApiAndDispatcher {

@@ -1,63 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySpace, parseCatalog } from '@sched/core';
 import { RedisErrorLog, WebhookOutbox, createLogger, createRedis } from '@sched/runtime';
 import { useCluster } from './support.js';
+import { useReceivers, type Receiver } from './webhook-receiver.js';
 
 const fleet = parseCatalog({ models: { default: { gpu: { p50Ms: 5, p99Ms: 8 } } }, workers: [{ id: 'gpu-0', class: 'gpu', slots: 4 }] });
 
-/** A receiver on loopback: `answer` null never answers (a black hole); it records when each request came and how many are open. */
-class Receiver {
-  readonly hits: { at: number; body: string }[] = [];
-  open = 0;
-  maxOpen = 0;
-  private server: Server | null = null;
-
-  constructor(private readonly answer: number | null) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.open++;
-      this.maxOpen = Math.max(this.maxOpen, this.open);
-      req.on('close', () => this.open--);
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.hits.push({ at: Date.now(), body: Buffer.concat(chunks).toString('utf8') });
-        if (this.answer !== null) res.writeHead(this.answer).end();
-      });
-    });
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    return this;
-  }
-
-  url(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/hook`;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (server === null) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-const receivers: Receiver[] = [];
-async function receiver(answer: number | null): Promise<Receiver> {
-  const r = await new Receiver(answer).start();
-  receivers.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.stop()));
-});
+/** A receiver answering every hit with `status`; null never answers (a black hole). */
+const receivers = useReceivers();
+const receiver = (status: number | null): Promise<Receiver> => receivers(() => (status === null ? null : { status }));
 
 describe('a webhook whose retries outlast the job’s retention (RESULT_TTL_S)', () => {
   // Attempts at about 0, 0.5 s and 3 s; the job's result is kept 1 s.

@@ -1,72 +1,17 @@
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook, type SchedClient } from '@sched/client';
 import { parseCatalog, type JobView } from '@sched/core';
 import { TEST_WEBHOOK_SECRET, freePort, untilStatus } from '@sched/testkit';
 import { useCluster } from './support.js';
+import { useReceivers, type Hit } from './webhook-receiver.js';
 
 const fleet = parseCatalog({
   models: { default: { gpu: { p50Ms: 5, p99Ms: 8 } }, slow: { gpu: { p50Ms: 900, p99Ms: 900 } } },
   workers: [{ id: 'gpu-0', class: 'gpu', slots: 2 }],
 });
 
-interface Hit {
-  at: number;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A real HTTP receiver on loopback; `answer` decides each response from the hit number (0-based). */
-class Receiver {
-  readonly hits: Hit[] = [];
-  private server: Server | null = null;
-  port = 0;
-
-  constructor(private answer: (n: number, hit: Hit) => { status: number; headers?: Record<string, string> } = () => ({ status: 204 })) {}
-
-  async start(port = 0): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const hit = { at: Date.now(), url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-        const { status, headers } = this.answer(this.hits.length, hit);
-        this.hits.push(hit);
-        res.writeHead(status, headers).end();
-      });
-    });
-    this.server.listen(port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  url(path = '/hook'): string {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (server === null) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-const receivers: Receiver[] = [];
-async function receiver(answer?: ConstructorParameters<typeof Receiver>[0], port?: number): Promise<Receiver> {
-  const r = await new Receiver(answer).start(port);
-  receivers.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.stop()));
-});
+const receiver = useReceivers();
 
 async function webhookSettles(client: SchedClient, id: string, state: 'delivered' | 'failed', timeoutMs = 10_000): Promise<JobView> {
   const deadline = Date.now() + timeoutMs;
@@ -250,8 +195,4 @@ describe('SSRF guard (private addresses not allowed)', () => {
     const text = await (await fetch(`http://127.0.0.1:${ctx.cluster.dispatcher.metricsPort}/metrics`)).text();
     expect(text).toMatch(/^sched_webhook_deliveries_total\{outcome="blocked",app="dispatcher"\} 1$/m);
   });
-});
-
-afterAll(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.stop()));
 });

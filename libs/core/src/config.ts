@@ -97,8 +97,12 @@ export const configSchema = z.object({
   MAX_IN_FLIGHT_PER_KEY: nonNegativeInt.default(0),
   /** Refuse (429) a job whose model's expected wait, as the dispatcher estimates it, is over this (0 = never). */
   MAX_EXPECTED_WAIT_MS: nonNegativeInt.default(30_000),
-  /** Open long-polls, waits and event streams per API key in one API process (0 = no limit). */
-  MAX_WATCHERS_PER_KEY: nonNegativeInt.default(1000),
+  /**
+   * Open long-polls, waits and event streams per API key in one API process (0 = no limit).
+   * Unset: 1000 with API keys; none without (every caller is then the one tenant `anonymous`, and
+   * HTTP_MAX_CONNECTIONS bounds the process).
+   */
+  MAX_WATCHERS_PER_KEY: nonNegativeInt.optional(),
   API_KEYS: keyList,
   /** Named keys with limits, JSON or YAML (see libs/core/src/tenants.ts); read by loadTenants, not here. */
   API_KEYS_FILE: z.string().min(1).optional(),
