@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { ANONYMOUS_TENANT, keySpace, loadCatalog, loadTenants, type Config, type Catalog } from '@sched/core';
+import { ANONYMOUS_TENANT, expectedWaitIntervalMs, keySpace, loadCatalog, loadTenants, type Config, type Catalog } from '@sched/core';
 import { RedisErrorLog, closeRedis, createLogger, createRedis, type Logger } from '@sched/runtime';
 import { createApiMetrics, createRegistry } from '@sched/telemetry';
 import type { Registry } from 'prom-client';
@@ -89,7 +89,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
   syncBoard();
   const boardTimer = setInterval(syncBoard, config.FLEET_REFRESH_MS);
 
-  const expectedWaits = new ExpectedWaits({ redis, keys, maxWaitMs: config.MAX_EXPECTED_WAIT_MS, refreshMs: config.FLEET_REFRESH_MS, logger });
+  const expectedWaits = new ExpectedWaits({ redis, keys, maxWaitMs: config.MAX_EXPECTED_WAIT_MS, refreshMs: expectedWaitIntervalMs(config.FLEET_REFRESH_MS), logger });
   expectedWaits.start();
   const inFlight = new InFlightLimit({
     redis,

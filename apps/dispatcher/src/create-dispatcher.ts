@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { INGRESS_QUEUE, keySpace, loadCatalog, seededRng, type Catalog, type Config, type JobPayload, type Rng } from '@sched/core';
+import { INGRESS_QUEUE, expectedWaitIntervalMs, keySpace, loadCatalog, seededRng, type Catalog, type Config, type JobPayload, type Rng } from '@sched/core';
 import {
   JobReader,
   RedisErrorLog,
@@ -151,7 +151,6 @@ export async function createDispatcher(config: Config, options: DispatcherOption
       recovery.check(states, now);
       gauges.update(fleet.workers(), parked.models(now), now);
       holder?.round();
-      waits.publishSoon(now);
     },
     onModelServed: () => ingress.promoteJobs(),
     intervalMs: config.FLEET_REFRESH_MS,
@@ -163,6 +162,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   subscriber.on('message', (channel: string, text: string) => listener.handle(channel, text));
   await subscribeWhenReady(subscriber, listener.channels);
   refresh.start();
+  waits.start(expectedWaitIntervalMs(config.FLEET_REFRESH_MS));
 
   const consumer = new Worker<JobPayload>(
     INGRESS_QUEUE,
@@ -191,6 +191,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const close = async (): Promise<void> => {
     refresh.stop();
+    waits.stop();
     const closed = consumer.close();
     holder?.release();
     await closed;

@@ -19,12 +19,15 @@ export interface ExpectedWaitPublisherOptions {
 }
 
 /**
- * Publishes, at every fleet read, the expected wait of a job of each model submitted now
+ * Publishes, every 200 ms at most (the fleet view between its reads counts this dispatcher's own
+ * dispatches and completions), the expected wait of a job of each model submitted now
  * (`expectedWaits`) as one JSON string (`PublishedWaits`; a model no live worker serves is absent). The API reads it once a second for its admission guard (MAX_EXPECTED_WAIT_MS):
  * it sees neither the jobs held here nor the queues' work, so the dispatcher tells it.
  * With several dispatchers the last writer wins (each counts only the jobs it holds).
  */
 export class ExpectedWaitPublisher {
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(private readonly options: ExpectedWaitPublisherOptions) {}
 
   async publish(now: number): Promise<void> {
@@ -40,8 +43,15 @@ export class ExpectedWaitPublisher {
     await redis.set(keys.expectedWait, JSON.stringify(published), 'PX', ttlMs);
   }
 
-  /** For the fleet read's callback: a failed publish is retried at the next read. */
-  publishSoon(now: number): void {
-    this.publish(now).catch((error: unknown) => this.options.logger.debug({ err: String(error) }, 'expected wait not published'));
+  /** Publishes every `intervalMs` (see expectedWaitIntervalMs) from the fleet view as it stands; a failed publish is retried at the next. */
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.publish(Date.now()).catch((error: unknown) => this.options.logger.debug({ err: String(error) }, 'expected wait not published'));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
