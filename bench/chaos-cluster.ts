@@ -56,20 +56,21 @@ class ManagedProcess {
   }
 
   /** kill -9; resolves once the process is gone. */
-  async kill(): Promise<void> {
-    const spawned = this.current;
-    if (spawned === null) return;
-    this.expectingExit = true;
-    spawned.child.kill('SIGKILL');
-    await spawned.exited;
+  kill(): Promise<void> {
+    return this.signal('SIGKILL');
   }
 
   /** SIGTERM (a graceful stop), for the end of the run. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.signal('SIGTERM');
+  }
+
+  /** Sends `signal` to the running incarnation (an exit the run expects); resolves once it is gone. */
+  private async signal(signal: NodeJS.Signals): Promise<void> {
     const spawned = this.current;
     if (spawned === null) return;
     this.expectingExit = true;
-    spawned.child.kill('SIGTERM');
+    spawned.child.kill(signal);
     await spawned.exited;
   }
 

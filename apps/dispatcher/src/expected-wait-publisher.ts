@@ -19,10 +19,11 @@ export interface ExpectedWaitPublisherOptions {
 }
 
 /**
- * Publishes, every 200 ms at most (the fleet view between its reads counts this dispatcher's own
- * dispatches and completions), the expected wait of a job of each model submitted now
- * (`expectedWaits`) as one JSON string (`PublishedWaits`; a model no live worker serves is absent). The API reads it once a second for its admission guard (MAX_EXPECTED_WAIT_MS):
- * it sees neither the jobs held here nor the queues' work, so the dispatcher tells it.
+ * Publishes every `expectedWaitIntervalMs` (the fleet view between its reads counts this
+ * dispatcher's own dispatches and completions) the expected wait of a job of each model submitted
+ * now (`expectedWaits`), as one JSON string (`PublishedWaits`; a model no live worker serves is
+ * absent). The API reads it as often for its admission guard (MAX_EXPECTED_WAIT_MS): it sees
+ * neither the jobs held here nor the queues' work, so the dispatcher tells it.
  * With several dispatchers the last writer wins (each counts only the jobs it holds).
  */
 export class ExpectedWaitPublisher {
