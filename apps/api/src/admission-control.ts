@@ -13,7 +13,7 @@ export interface AdmissionControl {
   readonly defaults: CallerDefaults;
   readonly inFlight: Pick<InFlightLimit, 'reserve' | 'release'>;
   readonly watchers: Pick<WatcherLimit, 'acquire' | 'tryAcquire'>;
-  readonly load: Pick<ExpectedWaits, 'check'>;
+  readonly load: Pick<ExpectedWaits, 'check' | 'admitted'>;
 }
 
 /** The 429 of a job that would pass its key's max jobs in flight. */

@@ -117,9 +117,10 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         placed.push({ index, id, fresh: true, state });
       }
       // The key's max in flight: the items that fit are added, in order; the rest are refused.
-      const fit = await admission.inFlight.reserve(caller.owner, caller.maxInFlight, placed.map((item) => item.id));
-      for (const item of placed.splice(fit)) refuse(item.index, tooManyInFlight(caller.maxInFlight));
-      items.splice(fit);
+      const reservation = await admission.inFlight.reserve(caller.owner, caller.maxInFlight, placed.map((item) => item.id));
+      for (const item of placed.splice(reservation.admitted)) refuse(item.index, tooManyInFlight(caller.maxInFlight));
+      items.splice(reservation.admitted);
+      const takenNow = new Set(reservation.added);
       // A fresh id is remembered before its add (see StatusHub.rememberAccepted); a keyed one never.
       for (const [i, item] of placed.entries()) if (items[i]?.idempotency === undefined) hub.rememberAccepted(item.id, { ...item.state, owner: tenantJobs.viewer.id });
       // Watching before the add: a new job's end cannot slip by, so it need not be read until it ends.
@@ -129,19 +130,28 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
       try {
         const submitted = items.length === 0 ? [] : await tenantJobs.submitMany(items);
         const accepted: AcceptedItem[] = [];
+        // Places taken now for items that added no job (refused, or replays of an earlier job) are given back.
+        const giveBack: string[] = [];
         for (const [i, result] of submitted.entries()) {
           const item = placed[i];
           const request = items[i]?.request;
           if (item === undefined || request === undefined) continue;
+          if (!result.ok || result.replayed) {
+            if (takenNow.has(item.id)) giveBack.push(item.id);
+          }
           if (!result.ok) {
             refuse(item.index, result.error);
             continue;
           }
           metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
-          if (!result.replayed) metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
+          if (!result.replayed) {
+            metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
+            admission.load.admitted(request.model);
+          }
           results[item.index] = { status: 202, job: result.accepted };
           accepted.push({ ...item, fresh: !result.replayed });
         }
+        await admission.inFlight.release(caller.owner, giveBack);
         if (watch !== undefined && preference.waitS !== undefined && accepted.length > 0) {
           try {
             const waited = await waitForJobs({
@@ -166,7 +176,7 @@ export function batchRoutes(options: BatchRoutesOptions): ApiRoute[] {
         }
       } catch (error) {
         for (const item of placed) hub.forgetAccepted(item.id);
-        await admission.inFlight.release(caller.owner, placed.map((item) => item.id));
+        await admission.inFlight.release(caller.owner, reservation.added);
         throw error;
       } finally {
         watch?.close();

@@ -20,7 +20,7 @@ import { fleetRoutes } from './fleet-routes.js';
 import { pageRoute } from './html-page.js';
 import { createHttpServer, requestHeadCheck } from './http-limits.js';
 import { JobCanceller } from './job-canceller.js';
-import { JobGateway } from './job-gateway.js';
+import { INDEX_GRACE_S, JobGateway } from './job-gateway.js';
 import { JobRejections } from './job-rejections.js';
 import { jobRetryRoute } from './job-retry-route.js';
 import { jobRoutes } from './job-routes.js';
@@ -95,7 +95,7 @@ export async function createApi(config: Config, options: ApiOptions = {}): Promi
     redis,
     keys,
     readMany: async (ids) => (await jobs.readManyOwned(ids)).map((job) => job?.view ?? null),
-    ttlMs: (config.RESULT_TTL_S + 86_400) * 1000,
+    ttlMs: (config.RESULT_TTL_S + INDEX_GRACE_S) * 1000,
     logger,
   });
   hub.onMessage((message) => inFlight.onStatus(message));

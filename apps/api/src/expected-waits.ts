@@ -50,7 +50,7 @@ export class ExpectedWaits {
     clearInterval(this.timer);
   }
 
-  async refresh(): Promise<void> {
+  private async refresh(): Promise<void> {
     try {
       const text = await this.options.redis.get(this.options.keys.expectedWait);
       if (text === null) return;
@@ -78,17 +78,23 @@ export class ExpectedWaits {
     return Math.max(0, wait + (this.admittedAt.get(model)?.length ?? 0) * (perJobMs[model] ?? 0) - Math.max(0, now - at));
   }
 
-  /** Throws 429 `overloaded` when a job of `model` would wait longer than the limit; otherwise counts it as admitted. */
+  /** Throws 429 `overloaded` when a job of `model` would wait longer than the limit. */
   check(model: string, now = Date.now()): void {
     const { maxWaitMs } = this.options;
     if (maxWaitMs === 0) return;
     const wait = this.waitMs(model, now);
-    if (wait === undefined) return;
-    if (wait > maxWaitMs) {
-      const retryAfterS = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil((wait - maxWaitMs) / 1000)));
-      const detail = `a job of ${model} would wait about ${(wait / 1000).toFixed(1)} s to start, over this deployment's limit of ${maxWaitMs / 1000} s (MAX_EXPECTED_WAIT_MS); retry after ${retryAfterS} s`;
-      throw new SchedError('overloaded', detail, { retryAfterS });
-    }
+    if (wait === undefined || wait <= maxWaitMs) return;
+    const retryAfterS = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil((wait - maxWaitMs) / 1000)));
+    const detail = `a job of ${model} would wait about ${(wait / 1000).toFixed(1)} s to start, over this deployment's limit of ${maxWaitMs / 1000} s (MAX_EXPECTED_WAIT_MS); retry after ${retryAfterS} s`;
+    throw new SchedError('overloaded', detail, { retryAfterS });
+  }
+
+  /**
+   * A job of `model` was added (not a replay): it counts in the wait until the next estimate.
+   * Jobs checked together and added after are all let in: the overshoot is the requests in flight at once.
+   */
+  admitted(model: string, now = Date.now()): void {
+    if (this.options.maxWaitMs === 0) return;
     const times = this.admittedAt.get(model);
     if (times === undefined) this.admittedAt.set(model, [now]);
     else times.push(now);

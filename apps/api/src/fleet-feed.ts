@@ -24,7 +24,6 @@ export class FleetFeed {
   follow(listener: (event: FleetEvent) => void): () => void {
     this.listeners.add(listener);
     if (this.timer === null) {
-      this.last = null;
       this.timer = setInterval(() => this.tick(), this.options.intervalMs);
       this.tick();
     } else if (this.last !== null) listener(this.last);
@@ -32,11 +31,6 @@ export class FleetFeed {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) this.stop();
     };
-  }
-
-  /** Streams following now. */
-  get followers(): number {
-    return this.listeners.size;
   }
 
   stop(): void {

@@ -5,12 +5,14 @@ import type { Logger } from '@sched/runtime';
 /**
  * Admits the leading ids while the owner's set has room: an id already in it (a replayed
  * Idempotency-Key of an unfinished job) counts as admitted and takes no second place.
- * KEYS[1] the owner's set; ARGV: max, now (ms), ttl (ms), ids… Returns how many were admitted.
+ * KEYS[1] the owner's set; ARGV: max, now (ms), ttl (ms), ids… Returns how many were admitted,
+ * and the ids it added (not those already there: only these may be given back).
  */
 const RESERVE = `
 local max = tonumber(ARGV[1])
 local count = redis.call('ZCARD', KEYS[1])
 local admitted = 0
+local added = {}
 for i = 4, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
     admitted = admitted + 1
@@ -18,19 +20,26 @@ for i = 4, #ARGV do
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
     count = count + 1
     admitted = admitted + 1
+    added[#added + 1] = ARGV[i]
   else
     break
   end
 end
 if admitted > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return admitted
+return {admitted, added}
 `;
 
 /** A full set is checked against the jobs' real states at most this often per owner and process. */
 const RECONCILE_INTERVAL_MS = 1000;
 const READ_CHUNK = 100;
 
-type ReserveRedis = Redis & { schedReserveInFlight(key: string, max: number, now: number, ttlMs: number, ...ids: string[]): Promise<number> };
+type ReserveRedis = Redis & { schedReserveInFlight(key: string, max: number, now: number, ttlMs: number, ...ids: string[]): Promise<[number, string[]]> };
+
+/** What a reservation got: how many leading ids fit, and the places it took (to give back if their jobs are not added). */
+export interface Reservation {
+  readonly admitted: number;
+  readonly added: readonly string[];
+}
 
 export interface InFlightLimitOptions {
   /** The API's plain connection (fail-fast, with a command timeout). */
@@ -63,21 +72,24 @@ export class InFlightLimit {
   }
 
   /**
-   * Reserves places for `ids` in order; returns how many leading ids fit (all when `max` is 0).
-   * A full set is reconciled once before the answer.
+   * Reserves places for `ids` in order: how many leading ids fit (all when `max` is 0) and which
+   * places were taken now. A full set is reconciled once before the answer.
    */
-  async reserve(owner: string, max: number, ids: readonly string[], now = Date.now()): Promise<number> {
-    if (max === 0 || ids.length === 0) return ids.length;
-    let admitted = await this.call(owner, max, ids, now);
-    if (admitted < ids.length && now - (this.reconciledAt.get(owner) ?? -Infinity) >= RECONCILE_INTERVAL_MS) {
+  async reserve(owner: string, max: number, ids: readonly string[], now = Date.now()): Promise<Reservation> {
+    if (max === 0 || ids.length === 0) return { admitted: ids.length, added: [] };
+    let reservation = await this.call(owner, max, ids, now);
+    if (reservation.admitted < ids.length && now - (this.reconciledAt.get(owner) ?? -Infinity) >= RECONCILE_INTERVAL_MS) {
       this.reconciledAt.set(owner, now);
-      if ((await this.reconcile(owner)) > 0) admitted = await this.call(owner, max, ids, now);
+      if ((await this.reconcile(owner)) > 0) {
+        const again = await this.call(owner, max, ids, now);
+        reservation = { admitted: again.admitted, added: [...reservation.added, ...again.added] };
+      }
     }
-    for (const id of ids.slice(0, admitted)) this.ownerOf.set(id, owner);
-    return admitted;
+    for (const id of reservation.added) this.ownerOf.set(id, owner);
+    return reservation;
   }
 
-  /** Gives back places reserved for jobs that were not added after all. */
+  /** Gives back places a reservation took (`Reservation.added`) for jobs that were not added after all, or were replays. */
   async release(owner: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     for (const id of ids) this.ownerOf.delete(id);
@@ -93,9 +105,10 @@ export class InFlightLimit {
     this.redis.zrem(this.options.keys.inFlight(owner), message.id).catch((error: unknown) => this.options.logger.debug({ err: String(error) }, 'in-flight release failed'));
   }
 
-  private async call(owner: string, max: number, ids: readonly string[], now: number): Promise<number> {
+  private async call(owner: string, max: number, ids: readonly string[], now: number): Promise<Reservation> {
     try {
-      return await this.redis.schedReserveInFlight(this.options.keys.inFlight(owner), max, now, this.options.ttlMs, ...ids);
+      const [admitted, added] = await this.redis.schedReserveInFlight(this.options.keys.inFlight(owner), max, now, this.options.ttlMs, ...ids);
+      return { admitted, added };
     } catch (error) {
       throw redisUnavailable(error);
     }

@@ -30,7 +30,6 @@ export function jobAdmission(options: JobAdmissionOptions): (request: JobRequest
       });
     }
     if (request.webhook !== undefined) admitWebhook(request.webhook.url);
-    // Last: the guard counts the jobs it lets through.
     load?.check(request.model);
   };
 

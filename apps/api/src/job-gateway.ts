@@ -30,7 +30,7 @@ import { IdempotencyRecords, type ClaimedRecord } from './idempotency-records.js
 import { TenantJobs } from './tenant-jobs.js';
 
 /** Index entries are kept this much longer than results (jobs can wait long before finishing). */
-const INDEX_GRACE_S = 86_400;
+export const INDEX_GRACE_S = 86_400;
 /** A listing-index key is trimmed of expired entries at most this often per API process. */
 const INDEX_TRIM_INTERVAL_MS = 1000;
 /** A store call on many jobs gets one REDIS_TIMEOUT_MS per this many of them. */
@@ -172,7 +172,7 @@ export class JobGateway {
     });
     const results: (SubmitResult | undefined)[] = new Array<SubmitResult | undefined>(items.length);
     const keyed = planned.flatMap((job, index) => (job.bodyHash === undefined ? [] : [{ index, bodyHash: job.bodyHash, accepted: job.accepted }]));
-    let claimed: ClaimedRecord[] = [];
+    const claimed: ClaimedRecord[] = [];
     if (keyed.length > 0) {
       const pipeline = this.redis.pipeline();
       // A claim's add must have landed or failed by the time its in-flight marker expires: twice the time limit of the add.
@@ -237,7 +237,6 @@ export class JobGateway {
         const [only] = toAdd;
         throw error instanceof SchedError && sent && toAdd.length === 1 && only !== undefined ? error.withJobId(only.accepted.id) : error;
       }
-      claimed = claimed.filter((record) => toAdd.some((job) => job.accepted.id === record.jobId));
       this.idempotency.commit(claimed).catch(() => undefined);
     }
     return planned.map((job, i) => results[i] ?? { ok: true, accepted: job.accepted, replayed: false });

@@ -88,14 +88,16 @@ export function jobRetryRoute(options: JobRetryRouteOptions): ApiRoute {
       admit(request);
       // Counted against the key that asks (an admin retrying a tenant's job: the admin's).
       const caller = callerOf(res, admission.defaults);
-      if ((await admission.inFlight.reserve(caller.owner, caller.maxInFlight, [retryId])) === 0) throw tooManyInFlight(caller.maxInFlight);
+      const reservation = await admission.inFlight.reserve(caller.owner, caller.maxInFlight, [retryId]);
+      if (reservation.admitted === 0) throw tooManyInFlight(caller.maxInFlight);
       let accepted;
       try {
         ({ accepted } = await visible.resubmit({ request, id: retryId, retryOf: id }));
       } catch (error) {
-        await admission.inFlight.release(caller.owner, [retryId]);
+        await admission.inFlight.release(caller.owner, reservation.added);
         throw error;
       }
+      admission.load.admitted(request.model);
       metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
       metrics.tenantJobsSubmitted.inc({ tenant: visible.viewer.name });
       res.status(202).location(location).json(accepted);

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { SchedError, type KeySpace } from '@sched/core';
+import { tenantOf } from './api-keys.js';
 import { callerOf, type CallerDefaults } from './caller.js';
 
 /** The rate is counted in fixed windows this long: a key may send its whole per-second rate in a burst. */
@@ -36,7 +37,7 @@ export function requestRateLimit(options: RateLimitOptions): RequestHandler {
     windowMs: WINDOW_MS,
     limit: (_req, res) => callerOf(res, defaults).ratePerS,
     skip: (_req, res) => callerOf(res, defaults).ratePerS === 0,
-    keyGenerator: (_req, res) => callerOf(res, defaults).owner,
+    keyGenerator: (_req, res) => tenantOf(res).id,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     passOnStoreError: true,

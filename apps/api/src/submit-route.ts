@@ -88,7 +88,8 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
       const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope };
       // The id is known before the add, so a wait can watch the job from before it exists.
       const id = idempotency === undefined ? randomUUID() : idempotentJobId(idempotency);
-      if ((await admission.inFlight.reserve(caller.owner, caller.maxInFlight, [id])) === 0) throw tooManyInFlight(caller.maxInFlight);
+      const reservation = await admission.inFlight.reserve(caller.owner, caller.maxInFlight, [id]);
+      if (reservation.admitted === 0) throw tooManyInFlight(caller.maxInFlight);
       // A key at its max of open watchers still submits: it is answered at once, without the wait.
       const watcher = preference.waitS === undefined ? null : admission.watchers.tryAcquire(caller.owner);
       const watch = watcher === null ? undefined : hub.watchMany([id]);
@@ -105,7 +106,13 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
         const result = await tenantJobs.submit(idempotency === undefined ? { request, id } : { request, idempotency });
         accepted = result.accepted;
         metrics.jobsSubmitted.inc({ model: request.model, priority: request.priority });
-        if (!result.replayed) metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
+        if (result.replayed) {
+          // The first job's place is its own (taken then, or ended since): a place taken now is given back.
+          await admission.inFlight.release(caller.owner, reservation.added);
+        } else {
+          metrics.tenantJobsSubmitted.inc({ tenant: tenantJobs.viewer.name });
+          admission.load.admitted(request.model);
+        }
         if (watch !== undefined && preference.waitS !== undefined) {
           try {
             // A new job, watched since before its add, is read only once it ends; a replayed
@@ -122,7 +129,8 @@ export function submitRoute(options: SubmitRouteOptions): ApiRoute {
         }
       } catch (error) {
         hub.forgetAccepted(id);
-        await admission.inFlight.release(caller.owner, [id]);
+        // Only a place taken now: one already there belongs to the job an earlier request added.
+        await admission.inFlight.release(caller.owner, reservation.added);
         throw error;
       } finally {
         watch?.close();

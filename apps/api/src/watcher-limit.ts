@@ -35,9 +35,4 @@ export class WatcherLimit {
       retryAfterS: 1,
     });
   }
-
-  /** Open watchers of `owner` now. */
-  count(owner: string): number {
-    return this.open.get(owner) ?? 0;
-  }
 }

@@ -81,6 +81,8 @@ describe('per-key max jobs in flight (MAX_IN_FLIGHT_PER_KEY)', () => {
     }
     // A replay of an unfinished job's key is that job again: it takes no second place.
     expect((await api.submit(KEY_A, { model: 'default', input: 0 }, { 'idempotency-key': 'k0' })).status).toBe(202);
+    // Its key with another body is refused, and must not give back the first job's place.
+    await expectProblem(await api.submit(KEY_A, { model: 'default', input: 'other' }, { 'idempotency-key': 'k0' }), 422, 'idempotency_mismatch');
     const refused = await api.submit(KEY_A);
     const problem = await expectProblem(refused, 429, 'too_many_in_flight');
     expect(problem.detail).toMatch(/3 unfinished jobs/);
