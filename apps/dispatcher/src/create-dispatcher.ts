@@ -162,7 +162,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   subscriber.on('message', (channel: string, text: string) => listener.handle(channel, text));
   await subscribeWhenReady(subscriber, listener.channels);
   refresh.start();
-  waits.start(expectedWaitIntervalMs(config.FLEET_REFRESH_MS));
+  // No API reads it while the guard is off.
+  if (config.MAX_EXPECTED_WAIT_MS > 0) waits.start(expectedWaitIntervalMs(config.FLEET_REFRESH_MS));
 
   const consumer = new Worker<JobPayload>(
     INGRESS_QUEUE,

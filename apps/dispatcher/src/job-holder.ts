@@ -82,10 +82,8 @@ export class JobHolder {
   }
 
   /** Jobs held now, by model (for the expected wait the dispatcher publishes). */
-  heldByModel(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const held of this.byId.values()) counts.set(held.payload.model, (counts.get(held.payload.model) ?? 0) + 1);
-    return counts;
+  heldByModel(): ReadonlyMap<string, number> {
+    return this.loop.held.byModel;
   }
 
   hold(id: string, payload: JobPayload): Promise<HeldOutcome> {

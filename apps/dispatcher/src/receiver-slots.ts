@@ -25,6 +25,9 @@ export type ReleaseSlot = () => void;
  * in flight has been waiting if that is longer (short for a fast receiver, up to the timeout for
  * a black hole) — so it neither holds a slot while it waits nor spins.
  */
+/** Receivers whose average attempt time is remembered, the least recently used forgotten first. */
+const MAX_RECEIVERS_REMEMBERED = 10_000;
+
 export class ReceiverSlots {
   /** Start times of the attempts in flight, per receiver. */
   private readonly inFlight = new Map<string, number[]>();
@@ -53,7 +56,10 @@ export class ReceiverSlots {
       if (started.length === 0) this.inFlight.delete(receiver);
       const took = this.now() - at;
       const average = this.attemptMs.get(receiver);
+      // Re-inserted, so the map is in order of last use, and bounded: receivers are clients' URLs.
+      this.attemptMs.delete(receiver);
       this.attemptMs.set(receiver, average === undefined ? took : average + EWMA_WEIGHT * (took - average));
+      if (this.attemptMs.size > MAX_RECEIVERS_REMEMBERED) this.attemptMs.delete(this.attemptMs.keys().next().value as string);
     };
   }
 

@@ -246,9 +246,10 @@ export class WebhookSender {
 
   /** The delivery is over without success: recorded `failed` (the job view's `webhook`), counted and logged. */
   private async giveUp(jobId: string, why: WebhookFailureReason, attempts: number, status: number | undefined, error: string): Promise<void> {
+    // Recorded first: a write Redis refuses puts the delivery back, and it must not be counted twice.
+    await this.record(jobId, 'failed', attempts, status, error);
     this.deps.metrics.webhooksFailed.inc({ reason: why });
     this.log.warn({ jobId, attempts, status, reason: why, err: error }, 'webhook failed for good');
-    await this.record(jobId, 'failed', attempts, status, error);
   }
 
   private async record(jobId: string, state: WebhookState, attempts: number, status: number | undefined, error: string | undefined): Promise<void> {

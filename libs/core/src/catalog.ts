@@ -114,7 +114,7 @@ export interface Catalog {
 
 /** The size caps of `model`: the fleet file's, else DEFAULT_MODEL_LIMITS. */
 export function modelLimits(catalog: Pick<Catalog, 'limits'>, model: string): ModelLimits {
-  return (Object.hasOwn(catalog.limits ?? {}, model) ? catalog.limits?.[model] : undefined) ?? DEFAULT_MODEL_LIMITS;
+  return ownEntry(catalog.limits, model) ?? DEFAULT_MODEL_LIMITS;
 }
 
 export class FleetFileError extends Error {
@@ -154,10 +154,10 @@ export function parseCatalog(raw: unknown, source = 'fleet'): Catalog {
   });
   const limits: Record<string, ModelLimits> = {};
   for (const model of Object.keys(file.limits ?? {})) {
-    if (!Object.hasOwn(file.models, model)) problems.push(`limits.${model}: unknown model "${model}"`);
+    if (!hasModel(file.models, model)) problems.push(`limits.${model}: unknown model "${model}"`);
   }
   for (const model of Object.keys(file.models)) {
-    const given = Object.hasOwn(file.limits ?? {}, model) ? file.limits?.[model] : undefined;
+    const given = ownEntry(file.limits, model);
     limits[model] = Object.freeze({ ...DEFAULT_MODEL_LIMITS, ...given });
   }
   if (problems.length > 0) throw new FleetFileError(source, problems);

@@ -35,14 +35,9 @@ export interface OwnedJob {
 type StoredPayload = Omit<JobPayload, 'owner'> & { owner?: string };
 
 /**
- * Derives the public view from the queue state itself; null when neither the
- * ingress job nor the worker job exists (unknown or expired).
+ * Derives the public view from the queue state itself, with the job's owner (`anonymous` for a job
+ * that has none); null when neither the ingress job nor the worker job exists (unknown or expired).
  */
-export function deriveJobView(records: JobRecords): JobView | null {
-  return deriveOwnedJob(records)?.view ?? null;
-}
-
-/** {@link deriveJobView}, with the job's owner (`anonymous` for a job that has none). */
 export function deriveOwnedJob(records: JobRecords): OwnedJob | null {
   const inWorker = records.workerJob.data !== undefined;
   const source = inWorker ? records.workerJob : records.ingress;

@@ -57,6 +57,11 @@ export class HeldJobs<T> {
     return this.size;
   }
 
+  /** Items held now, by model (zero counts included). */
+  get byModel(): ReadonlyMap<string, number> {
+    return this.heldByModel;
+  }
+
   /** The `index`-th held item in order (0 goes first). */
   at(index: number): T {
     for (const band of this.bands) {
