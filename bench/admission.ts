@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LoadReport } from '@sched/loadgen';
-import { runLoadClient, startSplitCluster, tempFleetFile, type SplitCluster } from './bench-cluster.js';
+import { runLoadClient, startSplitCluster, tempFleetFile, ZERO_LATENCY_FLEET, type SplitCluster } from './bench-cluster.js';
 import { formatNumber, markdownTable } from './bench-format.js';
 import { pairedRatios, spreadOf, type Spread } from './bench-math.js';
 import { HTTP_RATIO_DEFAULTS, runAutocannon, waitUntilIdle } from './http-ratio.js';
@@ -23,7 +23,6 @@ import { isMainModule } from './is-main-module.js';
 const CAPACITY_PER_S = 100;
 const MAX_WAIT_MS = 100;
 const FLEET = { models: { default: { gpu: { p50Ms: 100, p99Ms: 100 } } }, workers: [0, 1].map((i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 5 })) };
-const ZERO_FLEET = { models: { default: { gpu: { p50Ms: 1, p99Ms: 1 } } }, workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })) };
 const API_KEY = 'bench-admission-key-0123456789';
 
 export interface OverloadRun {
@@ -105,7 +104,7 @@ export async function runAdmission(options: { seconds: number; rounds: number },
 }
 
 async function authCost(rounds: number, log: (line: string) => void): Promise<AdmissionResult['auth']> {
-  const fleet = tempFleetFile('bench-auth-cost', ZERO_FLEET);
+  const fleet = tempFleetFile('bench-auth-cost', ZERO_LATENCY_FLEET);
   const plain = await startSplitCluster(fleet.path, 'sed');
   const keyed = await startSplitCluster(fleet.path, 'sed', { API_KEYS: API_KEY, RATE_LIMIT_PER_S: '1000000', MAX_IN_FLIGHT_PER_KEY: '1000000' });
   const withKey: number[] = [];

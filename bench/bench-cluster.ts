@@ -110,6 +110,12 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
+/** The zero-latency fleet of the overhead benchmarks: 6 gpu workers × 50 slots at 1 ms, so the pipeline's own cost dominates. */
+export const ZERO_LATENCY_FLEET = Object.freeze({
+  models: { default: { gpu: { p50Ms: 1, p99Ms: 1 } } },
+  workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })),
+});
+
 /** A fleet file in a temp dir for one bench run; `remove()` deletes the dir. */
 export function tempFleetFile(name: string, spec: unknown): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { parseArgs, promisify } from 'node:util';
 import { REPO_ROOT } from '@sched/testkit';
 import { BenchChild } from './bench-child.js';
-import { cpuSeconds, startSplitCluster, tempFleetFile } from './bench-cluster.js';
+import { cpuSeconds, startSplitCluster, tempFleetFile, ZERO_LATENCY_FLEET } from './bench-cluster.js';
 import { formatNumber, markdownTable } from './bench-format.js';
 import { pairedRatios, spreadOf, type Spread } from './bench-math.js';
 import { isMainModule } from './is-main-module.js';
@@ -76,10 +76,7 @@ export async function waitUntilIdle(pids: readonly number[], fraction = 0.1, tim
 }
 
 export async function runHttpRatio(options: HttpRatioOptions = HTTP_RATIO_DEFAULTS, log: (line: string) => void = console.error): Promise<HttpRatioResult> {
-  const fleet = tempFleetFile('bench-http-ratio', {
-    models: { default: { gpu: { p50Ms: 1, p99Ms: 1 } } },
-    workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })),
-  });
+  const fleet = tempFleetFile('bench-http-ratio', ZERO_LATENCY_FLEET);
   const cluster = await startSplitCluster(fleet.path, 'sed');
   const hello = new BenchChild('hello-server.ts', []);
   const runs: AutocannonRun[] = [];

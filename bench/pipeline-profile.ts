@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createClient } from '@sched/client';
 import { RedisCommandStats, diffCommandStats } from '@sched/testkit';
-import { cpuSeconds, startSplitCluster, tempFleetFile } from './bench-cluster.js';
+import { cpuSeconds, startSplitCluster, tempFleetFile, ZERO_LATENCY_FLEET } from './bench-cluster.js';
 import { startFloorPipeline } from './floor-pipeline.js';
 
 const { values } = parseArgs({
@@ -31,10 +31,7 @@ const { values } = parseArgs({
   },
 });
 const clients = Number(values.clients);
-const fleet = tempFleetFile('pipeline-profile', {
-  models: { default: { gpu: { p50Ms: 1, p99Ms: 1 } } },
-  workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })),
-});
+const fleet = tempFleetFile('pipeline-profile', ZERO_LATENCY_FLEET);
 const nodeArgs = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`];
 const scheduler = await startSplitCluster(fleet.path, 'sed', {}, nodeArgs);
 const floor = values.floor ? await startFloorPipeline(scheduler.redisUrl) : undefined;

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createClient } from '@sched/client';
-import { cpuSeconds, startSplitCluster, tempFleetFile } from './bench-cluster.js';
+import { cpuSeconds, startSplitCluster, tempFleetFile, ZERO_LATENCY_FLEET } from './bench-cluster.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,10 +24,7 @@ const { values } = parseArgs({
 });
 const concurrency = Number(values.concurrency);
 const seconds = Number(values.seconds);
-const fleetFile = tempFleetFile('prefer-wait', {
-  models: { default: { gpu: { p50Ms: 1, p99Ms: 1 } } },
-  workers: Array.from({ length: 6 }, (_, i) => ({ id: `gpu-${i}`, class: 'gpu', slots: 50 })),
-});
+const fleetFile = tempFleetFile('prefer-wait', ZERO_LATENCY_FLEET);
 
 type Mode = 'submit + long-poll' | 'Prefer: wait';
 const MODES: readonly Mode[] = ['submit + long-poll', 'Prefer: wait'];

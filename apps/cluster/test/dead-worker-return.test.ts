@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGRESS_QUEUE, keySpace, parseCatalog, workerQueueName, type Config, type JobPayload, type KeySpace } from '@sched/core';
 import { DeadWorkerRecovery } from '@sched/dispatcher';
-import { JobReader, closeRedis, createLogger, createRedis, producerQueueOptions, workerJobOptions } from '@sched/runtime';
+import { JobReader, closeRedis, createRedis, producerQueueOptions, workerJobOptions } from '@sched/runtime';
 import { waitFor } from '@sched/testkit';
 import { useRedis } from '@sched/testkit/fixtures';
 
@@ -38,8 +38,12 @@ async function routedToGpu0(): Promise<string> {
   return id;
 }
 
+/** The messages a recovery logged, to wait for the end of its pass. */
+const logged: string[] = [];
+const recordingLogger = { info: (_fields: object, message: string) => void logged.push(message), warn: (_fields: object, message: string) => void logged.push(message) };
+
 function recovery(ingress: Pick<Queue<JobPayload>, 'add'>): DeadWorkerRecovery {
-  return new DeadWorkerRecovery({ config, keys, redis: connection, ingress, reader, workerQueue: () => workerQueue, publish: () => undefined, logger: createLogger('test', 'silent') });
+  return new DeadWorkerRecovery({ config, keys, redis: connection, ingress, reader, workerQueue: () => workerQueue, publish: () => undefined, logger: recordingLogger });
 }
 
 const deadGpu0 = [{ id: 'gpu-0', descriptor: null, lastSeenAt: 0, waiting: 1, active: 0, activeIds: [], delayed: 0 }];
@@ -74,8 +78,10 @@ describe('dead-worker recovery while the worker returns', () => {
     const id = await routedToGpu0();
     await connection.set(keys.workerDescriptor('gpu-0'), 'back', 'PX', 5000);
     let added = 0;
+    logged.length = 0;
     recovery({ add: (...args) => ((added += 1), ingressQueue.add(...args)) }).check(deadGpu0, Date.now());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The pass has looked at the worker and stopped (not merely not reached the job yet).
+    await waitFor(() => logged.includes('dead worker is back; it takes its remaining jobs itself'), 5000, 'the recovery to see gpu-0 back');
     expect(added).toBe(0);
     expect(await workerQueue.getJob(id)).toBeDefined();
     await connection.del(keys.workerDescriptor('gpu-0'));

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BULLMQ_PRIORITY, workerQueueName, type Config, type JobPayload, type KeySpace } from '@sched/core';
-import { ingressJobOptions, type JobReader, type Logger, type WorkerQueueState } from '@sched/runtime';
+import { ingressJobOptions, type ErrorLogger, type JobReader, type WorkerQueueState } from '@sched/runtime';
 import type { PublishStatus } from './status-publisher.js';
 
 export interface DeadWorkerRecoveryOptions {
@@ -13,7 +13,7 @@ export interface DeadWorkerRecoveryOptions {
   readonly reader: Pick<JobReader, 'read'>;
   workerQueue(workerId: string): Pick<Queue<JobPayload>, 'getJobs'>;
   readonly publish: PublishStatus;
-  readonly logger: Pick<Logger, 'info' | 'warn'>;
+  readonly logger: Pick<ErrorLogger, 'info' | 'warn'>;
 }
 
 /** Jobs moved per pass and worker; the next refresh takes the rest. */
