@@ -21,7 +21,7 @@ export interface JobRetryRouteOptions {
 const RETRY_NAMESPACE = '3b0f6c1e-5a8d-5e2f-9c47-8d1e2f3a4b5c';
 
 /** The one retry a failed job gets: the same id on every call, so a repeated call adds no second job. */
-export function retryJobId(failedId: string): string {
+function retryJobId(failedId: string): string {
   return uuidv5(failedId, RETRY_NAMESPACE);
 }
 
@@ -72,11 +72,11 @@ export function jobRetryRoute(options: JobRetryRouteOptions): ApiRoute {
     notFound: (params) => jobNotFound(String(params.id)),
     handle: async ({ params: { id } }, _req, res) => {
       const visible = jobs.visibleTo(tenantOf(res));
-      const failed = await visible.read(id);
-      if (failed === null) throw jobNotFound(id);
       const retryId = retryJobId(id);
+      // Both read at once: the failed job, and its retry if an earlier call made it.
+      const [failed, earlier] = await Promise.all([visible.read(id), visible.read(retryId)]);
+      if (failed === null) throw jobNotFound(id);
       const location = `/v1/jobs/${retryId}`;
-      const earlier = await visible.read(retryId);
       if (earlier !== null) {
         res.status(200).set('Content-Location', location).json(earlier);
         return;
