@@ -65,6 +65,8 @@ export interface IdempotencyScope {
 export type SubmitItem = ({ request: JobRequest; idempotency: IdempotencyScope; id?: never } | { request: JobRequest; idempotency?: undefined; id?: string }) & {
   /** The failed job this one retries (`POST /v1/jobs/:id/retry`). */
   retryOf?: string;
+  /** The owner's fair-sharing weight (API_KEYS_FILE `weight`). @defaultValue 1 */
+  weight?: number;
 };
 
 export interface SubmitAccepted {
@@ -168,7 +170,7 @@ export class JobGateway {
       const id = jobIdOf(item);
       const accepted: JobAccepted = { id, status: 'queued', model: item.request.model, createdAt: createdIso };
       const bodyHash = item.idempotency === undefined ? undefined : createHash('sha256').update(JSON.stringify(item.request)).digest('hex');
-      return { request: item.request, retryOf: item.retryOf, accepted, bodyHash };
+      return { request: item.request, retryOf: item.retryOf, weight: item.weight, accepted, bodyHash };
     });
     const results: (SubmitResult | undefined)[] = new Array<SubmitResult | undefined>(items.length);
     const keyed = planned.flatMap((job, index) => (job.bodyHash === undefined ? [] : [{ index, bodyHash: job.bodyHash, accepted: job.accepted }]));
@@ -222,7 +224,16 @@ export class JobGateway {
         await this.guard(() => {
           sent = true;
           return Promise.all([
-            this.add(toAdd.map((job) => this.ingressEntry(job.request, job.accepted.id, { createdAt, owner, ...(job.retryOf === undefined ? {} : { retryOf: job.retryOf }) }))),
+            this.add(
+              toAdd.map((job) =>
+                this.ingressEntry(job.request, job.accepted.id, {
+                  createdAt,
+                  owner,
+                  ...(job.retryOf === undefined ? {} : { retryOf: job.retryOf }),
+                  ...(job.weight === undefined || job.weight === 1 ? {} : { weight: job.weight }),
+                }),
+              ),
+            ),
             this.writeIndex(toAdd, createdAt, owner),
           ]);
         }, toAdd.length);
@@ -249,7 +260,7 @@ export class JobGateway {
     else await this.ingress.addBulk([...entries]);
   }
 
-  private ingressEntry(request: JobRequest, id: string, stamp: Pick<JobPayload, 'createdAt' | 'owner' | 'retryOf'>): { name: string; data: JobPayload; opts: JobsOptions } {
+  private ingressEntry(request: JobRequest, id: string, stamp: Pick<JobPayload, 'createdAt' | 'owner' | 'retryOf' | 'weight'>): { name: string; data: JobPayload; opts: JobsOptions } {
     return { name: 'job', data: { ...request, ...stamp }, opts: ingressJobOptions(id, BULLMQ_PRIORITY[request.priority], this.config) };
   }
 

@@ -92,7 +92,7 @@ export function jobRetryRoute(options: JobRetryRouteOptions): ApiRoute {
       if (reservation.admitted === 0) throw tooManyInFlight(caller.maxInFlight);
       let accepted;
       try {
-        ({ accepted } = await visible.resubmit({ request, id: retryId, retryOf: id }));
+        ({ accepted } = await visible.resubmit({ request, id: retryId, retryOf: id, ...(payload.weight === undefined ? {} : { weight: payload.weight }) }));
       } catch (error) {
         await admission.inFlight.release(caller.owner, reservation.added);
         throw error;

@@ -43,15 +43,23 @@ export class TenantJobs {
     return this.source.list(filter, this.viewer);
   }
 
+  /** Adds a job owned by this tenant, with its fair-sharing weight. */
   submit(item: SubmitItem): Promise<SubmitAccepted> {
-    return this.source.submit(item, this.viewer.id);
+    return this.source.submit({ ...item, weight: this.viewer.limits.weight }, this.viewer.id);
   }
 
   submitMany(items: readonly SubmitItem[]): Promise<SubmitResult[]> {
-    return this.source.submitMany(items, this.viewer.id);
+    const weight = this.viewer.limits.weight;
+    return this.source.submitMany(
+      items.map((item) => ({ ...item, weight })),
+      this.viewer.id,
+    );
   }
 
-  /** A job submitted again from one this tenant was shown (`item.retryOf`): it belongs to that job's owner, not to an admin retrying it. */
+  /**
+   * A job submitted again from one this tenant was shown (`item.retryOf`): it belongs to that job's
+   * owner, not to an admin retrying it, and keeps the weight it was submitted with (`item.weight`).
+   */
   resubmit(item: SubmitItem & { retryOf: string }): Promise<SubmitAccepted> {
     return this.source.submit(item, this.mustHaveSeen(item.retryOf));
   }

@@ -22,6 +22,7 @@ import { DecisionTimer } from './decision-timer.js';
 import { DispatchClaims } from './dispatch-claims.js';
 import { ExpectedWaitPublisher } from './expected-wait-publisher.js';
 import { RedisDispatchStore } from './dispatch-store.js';
+import { FairShare } from './fair-share.js';
 import { FleetGauges } from './fleet-gauges.js';
 import { FleetRefresh } from './fleet-refresh.js';
 import { FleetView } from './fleet-view.js';
@@ -73,8 +74,13 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const registry = createRegistry('dispatcher');
   const metrics = createDispatcherMetrics(registry, config.METRICS_ENABLED);
   const decisions = new DecisionTimer(metrics.decisionDuration, new LatencySampler());
+  // Fair sharing's copy of the worker queues' bands tells `sed` how long a tenant's job would wait (made below, on the fleet's index).
+  let fairWait: FairShare['waitMs'] | undefined;
   const fleet = new FleetView(
-    { expectedServiceMs: (model, cls, size) => (latency.serves(model, cls) ? latency.expectedMs(model, cls, size) : 1) },
+    {
+      expectedServiceMs: (model, cls, size) => (latency.serves(model, cls) ? latency.expectedMs(model, cls, size) : 1),
+      fairWaitMs: (job, worker) => fairWait?.(job, worker),
+    },
     (cls, models) => {
       const known = models.filter((m) => latency.serves(m, cls));
       return known.length === 0 ? 1 : known.reduce((sum, m) => sum + latency.expectedMs(m, cls), 0) / known.length;
@@ -101,6 +107,8 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   if (sender === null) logger.info('WEBHOOK_SECRET is not set: webhooks are not sent by this dispatcher');
 
   const claims = new DispatchClaims({ fleet, metrics, policy: policyName });
+  const fair = new FairShare({ redis, keys, snapshot: fleet.index, enabled: config.FAIR_SHARE });
+  if (!isLateBinding(policyName)) fairWait = (job, worker) => fair.waitMs(job, worker);
   // `sed-late` holds jobs here (active in ingress, so a crash loses none) until a worker has room.
   const holder = isLateBinding(policyName)
     ? new JobHolder({
@@ -122,10 +130,11 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     snapshot: fleet.index,
     rng,
     holder,
+    fair,
     claims,
     decisions,
     parked,
-    store: new RedisDispatchStore({ config, keys, redis, workerQueues, reader, outbox, publish }),
+    store: new RedisDispatchStore({ config, keys, redis, workerQueues, reader, outbox, publish, fair: isLateBinding(policyName) ? null : fair }),
     publish,
     logger,
   });

@@ -1,5 +1,5 @@
 import { CANCEL_WAIT_MS, type Catalog, type JobPayload, type Rng } from '@sched/core';
-import { DispatchLoop, type FleetSnapshot, type LateBinder, type Policy, type WorkerView } from '@sched/policies';
+import { DispatchLoop, type FleetSnapshot, type HeldJob, type LateBinder, type Policy, type WorkerView } from '@sched/policies';
 import { CancelRequests } from './cancel-requests.js';
 import { DecisionTimer } from './decision-timer.js';
 import type { Claim } from './dispatch-claims.js';
@@ -19,6 +19,8 @@ export type HeldOutcome =
 interface Held {
   readonly id: string;
   readonly payload: JobPayload;
+  /** What the held queue orders it by: the payload, with its fair start tag when it has one. */
+  readonly job: HeldJob;
   readonly settle: (outcome: HeldOutcome) => void;
 }
 
@@ -60,7 +62,7 @@ export class JobHolder {
     this.now = options.now ?? Date.now;
     this.cancels = new CancelRequests(options.cancelMemoryMs ?? CANCEL_WAIT_MS);
     this.loop = new DispatchLoop<Held>({
-      jobOf: (held) => held.payload,
+      jobOf: (held) => held.job,
       models: options.models,
       capacity: options.capacity,
       binder: options.binder,
@@ -86,12 +88,18 @@ export class JobHolder {
     return this.loop.held.byModel;
   }
 
-  hold(id: string, payload: JobPayload): Promise<HeldOutcome> {
+  /** The fair start tag of the first job held at `priority` (see FairShare.holdTag); null when none is held or it has none. */
+  headFairStart(priority: JobPayload['priority']): number | null {
+    return this.loop.held.headFairStart(priority);
+  }
+
+  /** Holds a job until it is bound (or parked, expired, cancelled, lost); `fairStart`: its fair start tag, which orders it. */
+  hold(id: string, payload: JobPayload, fairStart?: number): Promise<HeldOutcome> {
     return new Promise((settle) => {
       if (this.cancels.take(id, this.now())) return settle({ kind: 'cancel' });
       // The same job held twice means its lock lapsed and it came back: only the newer hold counts.
       this.take(id, { kind: 'lost' });
-      const held: Held = { id, payload, settle };
+      const held: Held = { id, payload, job: fairStart === undefined ? payload : { ...payload, fairStart }, settle };
       this.byId.set(id, held);
       if (this.releasing) return this.loop.bindNow(held);
       const started = DecisionTimer.start();

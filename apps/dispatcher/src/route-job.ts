@@ -4,6 +4,7 @@ import { toBullmqError, waitOutRedis, type Logger } from '@sched/runtime';
 import type { FleetSnapshot, Policy } from '@sched/policies';
 import { DecisionTimer } from './decision-timer.js';
 import type { Claim, DispatchClaims } from './dispatch-claims.js';
+import type { FairShare } from './fair-share.js';
 import type { JobHolder } from './job-holder.js';
 import type { ParkedJobs } from './parked-jobs.js';
 import type { PublishStatus } from './status-publisher.js';
@@ -42,7 +43,9 @@ export interface RouteJobOptions {
   readonly snapshot: FleetSnapshot;
   readonly rng: Rng;
   /** Late binding: holds the job until a worker has room. Null for a policy that binds on arrival. */
-  readonly holder: Pick<JobHolder, 'hold'> | null;
+  readonly holder: Pick<JobHolder, 'hold' | 'headFairStart'> | null;
+  /** Fair sharing: the start tag a held job is ordered by. */
+  readonly fair: Pick<FairShare, 'holdTag'>;
   readonly claims: Pick<DispatchClaims, 'claim' | 'release'>;
   readonly decisions: DecisionTimer;
   readonly parked: ParkedJobs;
@@ -92,7 +95,8 @@ export class RouteJob {
     }
     if (this.tooLate(payload)) return this.fail(id, payload, JobFailure.deadlineExceeded(payload.deadlineMs ?? 0, 'dispatch'));
     if (holder !== null) {
-      const outcome = await holder.hold(id, payload);
+      const fairStart = await this.options.fair.holdTag(payload, holder.headFairStart(payload.priority));
+      const outcome = await holder.hold(id, payload, fairStart);
       switch (outcome.kind) {
         case 'bound':
           return this.send(id, payload, outcome.claim);

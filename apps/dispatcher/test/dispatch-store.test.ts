@@ -35,6 +35,7 @@ describe('RedisDispatchStore.send while Redis is out of memory', () => {
       reader: {} as Pick<JobReader, 'readOwned'>,
       outbox: {} as Pick<WebhookOutbox, 'reserve' | 'release'>,
       publish: () => undefined,
+      fair: null,
     });
     const payload: JobPayload = { model: 'default', input: 1, priority: 'normal', createdAt: Date.now(), owner: 'anonymous' };
     try {

@@ -75,6 +75,8 @@ function setup(options: { lateBinding?: boolean; policy?: 'sed' | 'greedy-gpu'; 
     snapshot: fleet.index,
     rng: seededRng(1),
     holder,
+    // Every job here is `anonymous`: fair sharing has no tag for it.
+    fair: { holdTag: () => Promise.resolve(undefined) },
     claims,
     decisions,
     parked,

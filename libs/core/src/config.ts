@@ -58,6 +58,12 @@ export const configSchema = z.object({
   DISPATCH_CONCURRENCY: positiveInt.default(64),
   /** `sed-late`: jobs bound to a worker beyond its free room, so its next job is already in its queue. */
   SED_LATE_PREFETCH: nonNegativeInt.default(1),
+  /**
+   * Fair sharing between tenants (API keys) within a priority, by weight: worker queues and held
+   * jobs serve start-time fair order instead of arrival order. Jobs without keys (`anonymous`) are
+   * one tenant and skip it.
+   */
+  FAIR_SHARE: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
   DEAD_WORKER_GRACE_MS: positiveInt.default(15_000),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** The longest request target (path and query) the API reads; longer answers 414. */

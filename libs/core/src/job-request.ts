@@ -4,8 +4,14 @@ import { MAX_INPUT_DEPTH, nestedDeeperThan } from './json-depth.js';
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** BullMQ priority per level: lower runs first, and no job is ever added without one. */
-export const BULLMQ_PRIORITY: Readonly<Record<Priority, number>> = Object.freeze({ high: 1, normal: 2, low: 3 });
+/**
+ * Steps of one priority band in a BullMQ priority: a worker queue orders a band's jobs by their fair
+ * rank (see libs/policies fair-share.ts), and three bands fit under BullMQ's 2^21 priorities.
+ */
+export const PRIORITY_BAND_STEPS = 2 ** 19;
+
+/** BullMQ priority per level, the first of its band: lower runs first, and no job is ever added without one. */
+export const BULLMQ_PRIORITY: Readonly<Record<Priority, number>> = Object.freeze({ high: 1, normal: 1 + PRIORITY_BAND_STEPS, low: 1 + 2 * PRIORITY_BAND_STEPS });
 
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

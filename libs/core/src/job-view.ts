@@ -51,6 +51,8 @@ export interface JobPayload extends Omit<JobRequest, 'priority'> {
   owner: string;
   /** The failed job an owner's retry was made from (`POST /v1/jobs/:id/retry`). */
   retryOf?: string;
+  /** The owner's fair-sharing weight (API_KEYS_FILE `weight`) when it is not 1: its share of the fleet against other tenants. */
+  weight?: number;
   /** Set by the dispatcher when it adds the job to a worker queue. */
   dispatchedAt?: number;
 }

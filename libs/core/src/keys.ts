@@ -82,6 +82,10 @@ export interface KeySpace {
   readonly rateLimitPrefix: string;
   /** A tenant's usage counters (hash; fields in libs/core/src/tenant-usage.ts), kept with no expiry. */
   usage(owner: string): string;
+  /** Fair sharing in one worker queue (hash: per priority its virtual time, epoch and top tag, per tenant its finish tag). */
+  fairQueue(workerId: string): string;
+  /** Fair sharing of held jobs (`sed-late`; hash: per priority and tenant its finish tag). */
+  readonly fairHeld: string;
 }
 
 export function keySpace(prefix: string): KeySpace {
@@ -107,6 +111,8 @@ export function keySpace(prefix: string): KeySpace {
     inFlight: (owner: string) => `${prefix}:${SCHED}:in-flight:${owner}`,
     rateLimitPrefix: `${prefix}:${SCHED}:rate:`,
     usage: (owner: string) => `${prefix}:${SCHED}:usage:${owner}`,
+    fairQueue: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:fair`,
+    fairHeld: `${prefix}:${SCHED}:fair-held`,
     jobIndexByOwner: (owner: string) => `${prefix}:${SCHED}:jobs:owner:${owner}`,
     jobIndexByOwnerModel: (owner: string, model: string) => `${prefix}:${SCHED}:jobs:owner:${owner}:model:${model}`,
   });

@@ -14,9 +14,15 @@ export function expectedServiceMs(job: RoutableJob, worker: WorkerView, snapshot
   return snapshot.expectedServiceMs?.(job, worker.class) ?? observed ?? 1;
 }
 
-/** Shortest-expected-delay score: queued work ÷ slots + this job's service time there. */
+/**
+ * Shortest-expected-delay score: queued work ÷ slots + this job's service time there. Under fair
+ * sharing the job waits for no more than the work ahead of its tag (`fairWaitMs`) and a slot.
+ */
 export function expectedDelayMs(job: RoutableJob, worker: WorkerView, snapshot: FleetSnapshot): number {
   const service = expectedServiceMs(job, worker, snapshot);
   const queued = worker.queuedWorkMs ?? worker.depth * service;
-  return queued / worker.slots + service;
+  const wait = queued / worker.slots;
+  const fairWait = snapshot.fairWaitMs?.(job, worker);
+  if (fairWait === undefined) return wait + service;
+  return Math.min(wait, fairWait + (worker.depth < worker.slots ? 0 : service / worker.slots)) + service;
 }

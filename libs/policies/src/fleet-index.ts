@@ -24,6 +24,8 @@ export interface WorkerLoad {
 export interface FleetIndexOptions {
   /** The fleet's expected service time of a job (e.g. `LatencyModel#expectedMs`); without it `sed` uses observed times. */
   expectedServiceMs?: (model: string, cls: string, size: JobSize | undefined) => number;
+  /** With fair sharing between tenants: a job's wait in a worker's queue (see `FleetSnapshot.fairWaitMs`). */
+  fairWaitMs?: (job: RoutableJob, worker: WorkerView) => number | undefined;
 }
 
 class IndexedWorker implements WorkerView {
@@ -64,9 +66,11 @@ export class FleetIndex implements FleetSnapshot {
   private byModelClass = new Map<string, readonly (readonly WorkerView[])[]>();
   private dirty = true;
   private readonly estimate: FleetIndexOptions['expectedServiceMs'];
+  private readonly fairWait: FleetIndexOptions['fairWaitMs'];
 
   constructor(workers: readonly IndexedWorkerSpec[] = [], options: FleetIndexOptions = {}) {
     this.estimate = options.expectedServiceMs;
+    this.fairWait = options.fairWaitMs;
     for (const worker of workers) this.upsert(worker);
   }
 
@@ -151,6 +155,10 @@ export class FleetIndex implements FleetSnapshot {
   eligibleByClass(model: string): readonly (readonly WorkerView[])[] {
     if (this.dirty) this.rebuild();
     return this.byModelClass.get(model) ?? [];
+  }
+
+  fairWaitMs(job: RoutableJob, worker: WorkerView): number | undefined {
+    return this.fairWait?.(job, worker);
   }
 
   expectedServiceMs(job: RoutableJob, cls: string): number {

@@ -5,6 +5,16 @@ import type { FleetSnapshot, RoutableJob } from './types.js';
 export interface HeldJob extends RoutableJob {
   /** Submission time: orders the jobs of one priority (a job that comes back keeps its place). */
   readonly createdAt: number;
+  /**
+   * Its tenant's fair start tag (`FairClocks`, live the dispatcher's Redis clock), on the same
+   * timeline as `createdAt`: when present it orders the job instead, so tenants share by weight.
+   */
+  readonly fairStart?: number | undefined;
+}
+
+/** Where a held job goes in its band: its fair start tag, else its submission time. */
+function orderOf(job: HeldJob): number {
+  return job.fairStart ?? job.createdAt;
 }
 
 export interface HeldJobsOptions<T> {
@@ -26,7 +36,7 @@ const RECLAIM_HEAD = 1024;
 
 /**
  * The jobs a late-binding dispatcher holds, in the order they are offered to workers: by priority
- * (high, normal, low), then submission time, then arrival. The live dispatcher and the simulator
+ * (high, normal, low), then fair start tag (submission time without one), then arrival. The live dispatcher and the simulator
  * hold their jobs here, so both bind in the same order.
  *
  * Built for the simulator's scale (thousands held, a million passing through): one band per
@@ -62,6 +72,12 @@ export class HeldJobs<T> {
     return this.heldByModel;
   }
 
+  /** The fair start tag of the first item held at `priority`; null when none is held, or it has none. */
+  headFairStart(priority: Priority): number | null {
+    const band = this.bands[RANK[priority]] as Band<T>;
+    return band.length === 0 ? null : (this.jobOf(band.get(0)).fairStart ?? null);
+  }
+
   /** The `index`-th held item in order (0 goes first). */
   at(index: number): T {
     for (const band of this.bands) {
@@ -80,7 +96,7 @@ export class HeldJobs<T> {
     const job = this.jobOf(item);
     const { model, deadlineMs } = job;
     const band = this.bands[RANK[job.priority]] as Band<T>;
-    band.insert(item, job.createdAt);
+    band.insert(item, orderOf(job));
     if (deadlineMs !== undefined) {
       this.expiry.push(latestStartAt(this.models, job) ?? Infinity, item);
       this.expiring.add(item);
@@ -101,7 +117,7 @@ export class HeldJobs<T> {
   remove(item: T): boolean {
     const job = this.jobOf(item);
     const band = this.bands[RANK[job.priority]] as Band<T>;
-    const position = band.find(item, job.createdAt);
+    const position = band.find(item, orderOf(job));
     if (position === -1) return false;
     this.forget(item, job.model);
     band.removeSorted([position], 0, 1);
@@ -192,6 +208,7 @@ class Band<T> {
   get(index: number): T {
     return this.items[this.head + index] as T;
   }
+
 
   /** After every job submitted at or before `at`: arrival order among equal times. */
   insert(item: T, at: number): void {

@@ -8,6 +8,7 @@ export { DispatchLoop, type DispatchLoopOptions, type HeldOutcomes } from './dis
 export { withDeadlineGuard } from './deadline-guard.js';
 export { expectedDelayMs, expectedServiceMs } from './expected-delay.js';
 export { expectedWaits, NO_BACKLOG, type Backlog } from './expected-wait.js';
+export { FairBand, fairRank, FAIR_RANK_MS, FAIR_REBASE_STEPS, fleetCostMs, queueCostMs, workerQueuePriority, type FairTag } from './fair-share.js';
 export {
   FleetIndex,
   type FleetIndexOptions,

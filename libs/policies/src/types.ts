@@ -9,6 +9,8 @@ export interface RoutableJob {
   readonly size?: JobSize | undefined;
   /** Submission time (epoch ms live, virtual ms in the simulator): the deadline counts from it. */
   readonly createdAt?: number | undefined;
+  /** The tenant that sent it (fair sharing waits by tenant: see `FleetSnapshot.fairWaitMs`). */
+  readonly owner?: string | undefined;
 }
 
 /** One worker as the dispatcher sees it. */
@@ -39,6 +41,12 @@ export interface FleetSnapshot {
   find?(workerId: string): WorkerView | undefined;
   /** The fleet file's expected service time of `job` on a worker of class `cls` (size-aware). */
   expectedServiceMs?(job: RoutableJob, cls: string): number;
+  /**
+   * With fair sharing between tenants: how long `job` would wait in `worker`'s queue, which serves
+   * by fair rank rather than arrival (`FairBand.waitMs`): a tenant within its share passes the
+   * backlog of one that is not. Undefined when not known (the queue counts in arrival order).
+   */
+  fairWaitMs?(job: RoutableJob, worker: WorkerView): number | undefined;
 }
 
 /** Pure: no I/O, no clock. Returns a worker id, or null only when no worker is eligible. */

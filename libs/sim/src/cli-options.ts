@@ -3,6 +3,7 @@ import { POLICY_NAMES } from '@sched/core';
 import { parseModelMix, type BatcherOptions, type ModelMix } from '@sched/exec';
 import { parseDeadlineMix, parsePriorityMix, type DeadlineMix, type PriorityMix } from './job-traits.js';
 import type { SimPolicyName } from './sim-types.js';
+import { parseTenantMix, type TenantMix } from './tenant-mix.js';
 
 export const SIM_POLICIES: readonly SimPolicyName[] = [...POLICY_NAMES, 'shared-queue'];
 export const SWEEP_LOADS: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
@@ -25,6 +26,10 @@ export const USAGE = `usage: npm run sim -- [options]
                          high=0.1,normal=0.8,low=0.1 (default: every job normal)
   --deadline-ms D        job deadlines in ms from submission: 500 (every job), or ms=fraction,...
                          e.g. 500=0.2,2000=0.3 (20 % of jobs 500 ms, 30 % 2 s, the rest none)
+  --tenants M            tenants sending the jobs, name=share[:weight],... (shares of the arrivals,
+                         normalised; weight 1 by default), e.g. a=10,b=1: prints each tenant's
+                         p50 / p99 alone (the others' arrivals dropped) and shared
+  --no-fair-share        with --tenants: jobs wait in arrival order whoever sent them
   --max-held N           jobs sed-late holds at most; beyond it the overflow is bound by sed
                          (live: DISPATCH_CONCURRENCY − 8 = 56; default: no limit)
   --batch C:B:D          batching for class C: maxBatch B, maxQueueDelayMs D (repeatable; B=1 turns it off)
@@ -53,6 +58,8 @@ export interface CliOptions {
   readonly priorityMix: PriorityMix | undefined;
   readonly deadlines: DeadlineMix | undefined;
   readonly maxHeld: number | undefined;
+  readonly tenants: TenantMix | undefined;
+  readonly fairShare: boolean;
   readonly batchingByClass: Readonly<Record<string, BatcherOptions>> | undefined;
   readonly refreshMs: number;
   readonly completionLagMs: number;
@@ -140,6 +147,8 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         'priority-mix': { type: 'string' },
         'deadline-ms': { type: 'string' },
         'max-held': { type: 'string' },
+        tenants: { type: 'string' },
+        'no-fair-share': { type: 'boolean', default: false },
         batch: { type: 'string', multiple: true, default: [] },
         'refresh-ms': { type: 'string', default: '1000' },
         'completion-lag-ms': { type: 'string', default: '0' },
@@ -182,6 +191,8 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     priorityMix: parseFlag('priority-mix', v['priority-mix'], parsePriorityMix),
     deadlines: parseFlag('deadline-ms', v['deadline-ms'], parseDeadlineMix),
     maxHeld: positive('max-held', v['max-held'], true),
+    tenants: parseFlag('tenants', v.tenants, parseTenantMix),
+    fairShare: !v['no-fair-share'],
     batchingByClass: parseBatching(v.batch),
     refreshMs: positive('refresh-ms', v['refresh-ms']) as number,
     completionLagMs: nonNegative('completion-lag-ms', v['completion-lag-ms'], 0),

@@ -9,7 +9,8 @@ import { CliUsageError, parseCliOptions, SWEEP_LOADS, USAGE, type CliOptions } f
 import { formatResultTable, formatShareTable, formatSweepTable } from './format-table.js';
 import { generateFleet } from './generate-fleet.js';
 import { formatPrioritySummary } from './priority-summary.js';
-import type { SimResult } from './sim-types.js';
+import type { SimResult, SimScenario } from './sim-types.js';
+import { formatTenantTable } from './tenant-summary.js';
 import { simulate } from './simulation.js';
 import { renderSweepSvg } from './sweep-svg.js';
 
@@ -37,7 +38,7 @@ function loadTrace(options: CliOptions): TraceArrival[] | undefined {
 }
 
 /** Runs every (load, policy) pair; returns results in that order, with the offered load of each. */
-function runAll(options: CliOptions, fleet: Catalog, trace: TraceArrival[] | undefined): { load: number; speed?: number; result: SimResult }[] {
+function runAll(options: CliOptions, fleet: Catalog, trace: TraceArrival[] | undefined, extra: Pick<SimScenario, 'soloTenant'> = {}): { load: number; speed?: number; result: SimResult }[] {
   const latency = new LatencyModel(fleet.models);
   const loads = options.sweep ? SWEEP_LOADS : [options.load];
   const plans = loads.map((load) =>
@@ -74,6 +75,9 @@ function runAll(options: CliOptions, fleet: Catalog, trace: TraceArrival[] | und
         priorityMix: options.priorityMix,
         deadlines: options.deadlines,
         maxHeld: options.maxHeld,
+        tenants: options.tenants,
+        fairShare: options.fairShare,
+        ...extra,
         onProgress: bar === null ? undefined : (arrived) => bar.update(base + arrived, { policy }),
       });
       base += jobCount(plan.spec);
@@ -118,6 +122,10 @@ export function main(argv: readonly string[]): number {
     console.log(describeRun(options, fleet, first?.load ?? options.load, first?.speed));
     console.log(formatResultTable(runs.map((run) => run.result)));
     if (options.priorityMix !== undefined || options.deadlines !== undefined) console.log(`\n${formatPrioritySummary(runs.map((run) => run.result))}`);
+    if (options.tenants !== undefined) {
+      const solo = options.tenants.names.map((tenant) => runAll(options, fleet, trace, { soloTenant: tenant }).map((run) => run.result));
+      console.log(`\n${formatTenantTable(options.tenants, runs.map((run) => run.result), solo)}`);
+    }
     if (fleet.workers.length <= 16) console.log(`\n${formatShareTable(runs.map((run) => run.result))}`);
   }
   console.error(`${runs.length} run(s) in ${wallS.toFixed(2)} s`);

@@ -10,3 +10,4 @@ export * from './model-mix.js';
 export * from './sim-types.js';
 export * from './simulation.js';
 export * from './sweep-svg.js';
+export * from './tenant-mix.js';

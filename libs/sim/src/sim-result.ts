@@ -1,6 +1,6 @@
 import { PRIORITIES, type Priority } from '@sched/core';
 import { summariseLatencies } from './latency-summary.js';
-import type { PriorityResult, SimResult, SimScenario } from './sim-types.js';
+import type { PriorityResult, SimResult, SimScenario, TenantResult } from './sim-types.js';
 
 /** What a finished run recorded, per job and per worker. */
 export interface RunRecord {
@@ -12,6 +12,8 @@ export interface RunRecord {
   readonly priority: Uint8Array;
   /** 1: failed `deadline_exceeded`. */
   readonly missed: Uint8Array;
+  /** Index in the scenario's tenant names (absent without tenants). */
+  readonly tenant?: Uint8Array;
   readonly unroutable: number;
   readonly deadlineJobs: number;
   readonly busyMs: Float64Array;
@@ -80,6 +82,7 @@ export function summariseRun(scenario: SimScenario, run: RunRecord): SimResult {
     costPer1000Jobs: run.costPer1000Jobs,
     meanBatchSize: run.executions === 0 ? 0 : done / run.executions,
     byPriority,
+    byTenant: perTenant(scenario, run, overheadMs),
     deadlineJobs: run.deadlineJobs,
     deadlineMisses: missed,
   };
@@ -99,6 +102,24 @@ function perPriority(run: RunRecord, overheadMs: number, missedByPriority: Float
     if (arrived === 0) return;
     const summary = summariseLatencies(Float64Array.from(latencies));
     out[priority] = { jobs: latencies.length, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms, meanMs: summary.meanMs, deadlineMisses: missedByPriority[p] as number };
+  });
+  return out;
+}
+
+function perTenant(scenario: SimScenario, run: RunRecord, overheadMs: number): Record<string, TenantResult> {
+  const out: Record<string, TenantResult> = {};
+  const names = scenario.tenants?.names;
+  if (names === undefined || run.tenant === undefined) return out;
+  const latencies: number[][] = names.map(() => []);
+  for (let job = 0; job < run.arrivedAt.length; job++) {
+    const finished = run.finishedAt[job] as number;
+    if (finished >= 0) latencies[run.tenant[job] as number]?.push(finished - (run.arrivedAt[job] as number) + overheadMs);
+  }
+  names.forEach((name, t) => {
+    const own = latencies[t] as number[];
+    if (scenario.soloTenant !== undefined && scenario.soloTenant !== name) return;
+    const summary = summariseLatencies(Float64Array.from(own));
+    out[name] = { jobs: own.length, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms, meanMs: summary.meanMs };
   });
   return out;
 }

@@ -3,6 +3,7 @@ import type { BatcherOptions } from '@sched/exec';
 import type { PolicyOptions } from '@sched/policies';
 import type { ArrivalSpec } from './arrivals.js';
 import type { DeadlineMix, PriorityMix } from './job-traits.js';
+import type { TenantMix } from './tenant-mix.js';
 
 /** Every routing policy, plus the baseline of one shared FCFS queue that all workers pull from. */
 export type SimPolicyName = PolicyName | 'shared-queue';
@@ -54,6 +55,23 @@ export interface SimScenario {
    * @defaultValue Infinity
    */
   readonly maxHeld?: number;
+  /**
+   * Tenants sending the jobs, each arrival drawn by share. With them, jobs of one priority wait in
+   * fair-share order (`fairShare`), as live when the API has keys.
+   * @defaultValue one tenant
+   */
+  readonly tenants?: TenantMix;
+  /**
+   * Fair sharing between `tenants` (start-time fair queuing, libs/policies fair-share.ts): off, jobs
+   * of one priority wait in arrival order whoever sent them.
+   * @defaultValue true
+   */
+  readonly fairShare?: boolean;
+  /**
+   * Only this tenant's arrivals are sent (the others' are dropped before they arrive): its solo
+   * baseline, with exactly the arrival times it has in the shared run.
+   */
+  readonly soloTenant?: string;
   /** Called every 65,536 arrivals and at the end. */
   readonly onProgress?: (arrived: number, total: number) => void;
 }
@@ -85,10 +103,20 @@ export interface SimResult {
   readonly meanBatchSize: number;
   /** The same latencies per priority, for each priority that had jobs. */
   readonly byPriority: Readonly<Partial<Record<Priority, PriorityResult>>>;
+  /** The same latencies per tenant, when the scenario has tenants (a solo run: its tenant only). */
+  readonly byTenant: Readonly<Record<string, TenantResult>>;
   /** Jobs that carried a deadline. */
   readonly deadlineJobs: number;
   /** Jobs failed `deadline_exceeded`: never run (they are in neither `jobs` nor `unroutable`). */
   readonly deadlineMisses: number;
+}
+
+export interface TenantResult {
+  /** Jobs of this tenant completed. */
+  readonly jobs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
 }
 
 export interface PriorityResult {

@@ -1,6 +1,6 @@
 import { latestStartAt, PRIORITIES, seededRng, type JobSize, type Priority, type Rng } from '@sched/core';
 import { Batcher, CostMeter, LatencyModel, type Batch } from '@sched/exec';
-import { createPolicy, DispatchLoop, FleetIndex, isLateBinding, LateBinder, withDeadlineGuard, type HeldJob, type Policy } from '@sched/policies';
+import { createPolicy, DispatchLoop, FairBand, FleetIndex, fleetCostMs, isLateBinding, LateBinder, queueCostMs, withDeadlineGuard, type HeldJob, type Policy, type RoutableJob, type WorkerView } from '@sched/policies';
 import { arrivalStream, jobCount, type ArrivalStream, type NextArrival } from './arrivals.js';
 import { EventHeap } from './event-heap.js';
 import { IndexedSet } from './indexed-set.js';
@@ -8,6 +8,7 @@ import { traitStream, type JobTraits } from './job-traits.js';
 import { SharedQueue } from './shared-queue.js';
 import { summariseRun } from './sim-result.js';
 import type { SimResult, SimScenario } from './sim-types.js';
+import { tenantStream } from './tenant-mix.js';
 
 // Event payload = id × 8 + kind, so the heap holds two numbers per event.
 const ARRIVAL = 0;
@@ -38,6 +39,8 @@ interface RoutedJob {
   size: JobSize | undefined;
   deadlineMs: number | undefined;
   createdAt: number;
+  fairStart: number | undefined;
+  owner: string | undefined;
 }
 
 /**
@@ -59,7 +62,7 @@ class Simulation {
   private readonly traits: JobTraits = { priority: 'normal', deadlineMs: undefined };
   private readonly stream: ArrivalStream;
   private readonly next: NextArrival = { t: 0, model: '', size: undefined };
-  private readonly routedJob: RoutedJob = { model: '', priority: 'normal', size: undefined, deadlineMs: undefined, createdAt: 0 };
+  private readonly routedJob: RoutedJob = { model: '', priority: 'normal', size: undefined, deadlineMs: undefined, createdAt: 0, fairStart: undefined, owner: undefined };
   private readonly total: number;
   private readonly modelIndex = new Map<string, number>();
   private readonly modelNames: string[];
@@ -79,6 +82,17 @@ class Simulation {
   private readonly jobDeadline: Float64Array;
   /** Failed `deadline_exceeded` (never ran). */
   private readonly jobMissed: Uint8Array;
+  /** Index in the scenario's tenant names. */
+  private readonly jobTenant: Uint8Array;
+  /** Fair start tag of a held job (`sed-late` with tenants and fair sharing). */
+  private readonly jobFairStart: Float64Array;
+
+  // Tenants: who sends each arrival, and fair sharing between them (as live when the API has keys).
+  private readonly tenantOf: (() => number) | null;
+  private readonly soloTenant: number;
+  private readonly fair: boolean;
+  /** Fair sharing of the held jobs, per priority (`sed-late`). */
+  private readonly heldBands: FairBand[];
 
   // Per worker: the truth, which the view only sees at refreshes and through its own counting.
   private readonly workerClass: string[];
@@ -89,6 +103,8 @@ class Simulation {
   private readonly busyMs: Float64Array;
   private readonly jobsRun: Float64Array;
   private readonly wakeAt: Float64Array;
+  /** Fair sharing of each worker queue's bands (same index as `batchers`). */
+  private readonly queueBands: FairBand[];
   /** Per worker, one Batcher per priority band (`bands` of them; 1 when every job is `normal`). */
   private readonly batchers: Batcher<number>[];
   private readonly bands: number;
@@ -123,6 +139,7 @@ class Simulation {
     const viewSpecs = fleet.workers.map((worker) => ({ ...worker, maxBatch: scenario.batchingByClass?.[worker.class]?.maxBatch ?? worker.maxBatch }));
     this.view = new FleetIndex(viewSpecs, {
       expectedServiceMs: (model, cls, size) => this.latency.expectedMs(model, cls, size),
+      fairWaitMs: (job, worker) => this.fairWaitMs(job, worker),
     });
     const now = (): number => this.clock;
     this.policy =
@@ -133,6 +150,13 @@ class Simulation {
     this.policyRng = seededRng(seed ^ 0x27d4eb2f);
     this.traitsOf = traitStream(seed, scenario.priorityMix, scenario.deadlines);
     this.total = jobCount(scenario.arrivals);
+    const tenants = scenario.tenants;
+    this.tenantOf = tenants === undefined ? null : tenantStream(seed, tenants);
+    this.soloTenant = scenario.soloTenant === undefined ? -1 : (tenants?.names.indexOf(scenario.soloTenant) ?? -1);
+    if (scenario.soloTenant !== undefined && this.soloTenant < 0) throw new RangeError(`soloTenant: "${scenario.soloTenant}" is not one of the scenario's tenants`);
+    if (tenants !== undefined && tenants.names.length > 255) throw new RangeError(`tenants: at most 255, got ${tenants.names.length}`);
+    this.fair = tenants !== undefined && scenario.fairShare !== false && scenario.policy !== 'shared-queue';
+    this.heldBands = PRIORITIES.map(() => new FairBand());
     this.loop =
       scenario.policy !== 'shared-queue' && isLateBinding(scenario.policy)
         ? new DispatchLoop<number>({
@@ -162,6 +186,8 @@ class Simulation {
     this.jobPriority = new Uint8Array(n).fill(NORMAL);
     this.jobDeadline = new Float64Array(n);
     this.jobMissed = new Uint8Array(n);
+    this.jobTenant = new Uint8Array(n);
+    this.jobFairStart = new Float64Array(n);
 
     const w = fleet.workers.length;
     this.workerClass = fleet.workers.map((worker) => worker.class);
@@ -179,6 +205,7 @@ class Simulation {
     });
     this.bands = scenario.priorityMix === undefined ? 1 : PRIORITIES.length;
     this.batchers = batching.flatMap((options) => Array.from({ length: this.bands }, () => new Batcher<number>(options)));
+    this.queueBands = this.batchers.map(() => new FairBand());
     this.maxBatch = Int32Array.from(batching, (options) => options.maxBatch ?? 1);
 
     this.shared = this.policy === null ? new SharedQueue(this.modelNames.length) : null;
@@ -226,6 +253,7 @@ class Simulation {
       finishedAt: this.finishedAt,
       priority: this.jobPriority,
       missed: this.jobMissed,
+      tenant: this.tenantOf === null ? undefined : this.jobTenant,
       unroutable: this.unroutable,
       deadlineJobs: this.deadlineJobs,
       busyMs: this.busyMs,
@@ -249,6 +277,8 @@ class Simulation {
     routed.size = this.jobSize[job];
     routed.deadlineMs = deadline > 0 ? deadline : undefined;
     routed.createdAt = this.arrivedAt[job] as number;
+    routed.fairStart = this.fair && this.loop !== null ? this.jobFairStart[job] : undefined;
+    routed.owner = this.scenario.tenants?.names[this.jobTenant[job] as number];
     return routed;
   }
 
@@ -267,14 +297,42 @@ class Simulation {
     }
     const m = this.modelIndex.get(model) ?? -1;
     this.jobModel[job] = m;
-    if (m < 0) this.unroutable++;
+    const tenant = this.tenantOf === null ? 0 : this.tenantOf();
+    this.jobTenant[job] = tenant;
+    if (this.soloTenant >= 0 && tenant !== this.soloTenant) {
+      // Another tenant's job, dropped from a solo run: it never arrives (and counts nowhere).
+    } else if (m < 0) this.unroutable++;
     else if (this.policy === null) this.enqueueShared(job, m, now);
-    else if (this.loop !== null) {
-      if (this.view.eligible(model).length === 0) this.unroutable++;
-      else this.loop.hold(job);
-    } else this.dispatch(job, now);
+    else {
+      if (this.loop !== null) {
+        if (this.fair) this.holdTag(job);
+        if (this.view.eligible(model).length === 0) this.unroutable++;
+        else this.loop.hold(job);
+      } else this.dispatch(job, now);
+    }
     if (this.arrived % PROGRESS_EVERY === 0) this.scenario.onProgress?.(this.arrived, this.total);
     if (this.stream(this.next)) this.heap.push(this.next.t, ARRIVAL);
+  }
+
+  /** A held job's fair start tag in its priority's held band (as the live dispatcher's hold script does). */
+  private holdTag(job: number): void {
+    const routed = this.routed(job);
+    const cost = fleetCostMs(routed, this.view);
+    if (cost === null) return;
+    const t = this.jobTenant[job] as number;
+    const tenants = this.scenario.tenants;
+    const priority = routed.priority;
+    const band = this.heldBands[this.jobPriority[job] as number] as FairBand;
+    // `routed` is the one reused object, which reading the head refills: nothing is read from it after.
+    const headTag = (this.loop as DispatchLoop<number>).held.headFairStart(priority);
+    this.jobFairStart[job] = band.holdTag(tenants?.names[t] as string, headTag, cost, tenants?.weights[t] as number);
+  }
+
+  /** A job's wait in `worker`'s queue under fair sharing, for `sed`'s decision (live: from the dispatcher's copy of the bands). */
+  private fairWaitMs(job: RoutableJob, worker: WorkerView): number | undefined {
+    if (!this.fair || this.loop !== null || job.owner === undefined) return undefined;
+    const band = this.bands === 1 ? 0 : (RANK.get(job.priority) ?? NORMAL);
+    return (this.queueBands[this.view.indexOf(worker.id) * this.bands + band] as FairBand).waitMs(job.owner);
   }
 
   /** Routes on arrival (every policy but `sed-late`), as the live dispatcher does. */
@@ -307,8 +365,24 @@ class Simulation {
     this.depth[worker] = (this.depth[worker] as number) + 1;
     this.queuedWorkMs[worker] = (this.queuedWorkMs[worker] as number) + workMs;
     const band = this.bands === 1 ? 0 : (this.jobPriority[job] as number);
-    (this.batchers[worker * this.bands + band] as Batcher<number>).add(job, model, now);
+    const batcher = this.batchers[worker * this.bands + band] as Batcher<number>;
+    // As live: a job routed on arrival waits in its worker's queue by fair rank (BullMQ priority);
+    // one bound late goes to a worker with room, in its band's arrival order.
+    if (this.fair && this.loop === null) batcher.add(job, model, now, this.queueTag(job, worker, band));
+    else batcher.add(job, model, now);
     if ((this.freeSlots[worker] as number) > 0) this.startBatches(worker, now);
+  }
+
+  /** The job's fair rank in its band of `worker`'s queue (as the live dispatcher's queue script does). */
+  private queueTag(job: number, worker: number, band: number): number {
+    const at = worker * this.bands + band;
+    const t = this.jobTenant[job] as number;
+    const tenants = this.scenario.tenants;
+    const cost = queueCostMs(this.routed(job), this.view.worker(worker), this.view);
+    const batcher = this.batchers[at] as Batcher<number>;
+    const tag = (this.queueBands[at] as FairBand).queueTag(tenants?.names[t] as string, batcher.headRank(), cost, tenants?.weights[t] as number);
+    if (tag.shift > 0) batcher.shiftRanks(tag.shift);
+    return tag.rank;
   }
 
   /** Fires every batch that is due while slots are free, higher priorities first; otherwise arms the batch timer. */

@@ -1,0 +1,183 @@
+import type { Redis } from 'ioredis';
+import { ANONYMOUS_TENANT_ID, BULLMQ_PRIORITY, PRIORITY_BAND_STEPS, workerQueueName, type JobPayload, type KeySpace, type Priority } from '@sched/core';
+import { FAIR_RANK_MS, FAIR_REBASE_STEPS, FairBand, fleetCostMs, queueCostMs, workerQueuePriority, type FleetSnapshot, type RoutableJob, type WorkerView } from '@sched/policies';
+
+/** BullMQ's prioritized-set score: priority × 2^32 + a counter (BullMQ 6's getPriorityScore.lua). */
+const SCORE_STEP = 4294967296;
+
+/**
+ * `FairBand.queueTag` in Redis, on a worker queue's band, next to BullMQ's own state of that queue.
+ * KEYS[1] the queue's fair hash, KEYS[2] its prioritized set.
+ * ARGV: priority, owner, cost ms, weight, the band's first BullMQ priority, the queue's key prefix
+ * (`<prefix>:<queue>:`, for the job hashes a rebase updates).
+ * Returns {rank, start, V, finish, shift} (numbers as strings where fractional).
+ */
+const QUEUE_TAG = `
+local p = ARGV[1]
+local base = tonumber(ARGV[5])
+local lo = base * ${SCORE_STEP}
+local hi = (base + ${PRIORITY_BAND_STEPS}) * ${SCORE_STEP} - 1
+local fkey = 'f:' .. p .. ':' .. ARGV[2]
+local state = redis.call('HMGET', KEYS[1], 'v:' .. p, 'e:' .. p, 't:' .. p, fkey)
+local v = tonumber(state[1] or '0')
+local epoch = tonumber(state[2] or '0')
+local top = tonumber(state[3] or '0')
+local finish = tonumber(state[4] or '0')
+local shift = 0
+local head = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES', 'LIMIT', 0, 1)
+if head[2] == nil then
+  v = math.max(v, top)
+  epoch = v
+else
+  local headRank = math.floor(tonumber(head[2]) / ${SCORE_STEP}) - base
+  v = math.max(v, epoch + headRank * ${FAIR_RANK_MS})
+  if headRank >= ${FAIR_REBASE_STEPS} then
+    shift = headRank
+    epoch = epoch + shift * ${FAIR_RANK_MS}
+    local waiting = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES')
+    for i = 1, #waiting, 2 do
+      local score = tonumber(waiting[i + 1])
+      local priority = math.floor(score / ${SCORE_STEP})
+      local moved = math.max(base, priority - shift)
+      redis.call('ZADD', KEYS[2], moved * ${SCORE_STEP} + (score - priority * ${SCORE_STEP}), waiting[i])
+      redis.call('HSET', ARGV[6] .. waiting[i], 'priority', moved)
+    end
+  end
+end
+local start = math.max(v, finish)
+finish = start + tonumber(ARGV[3]) / tonumber(ARGV[4])
+top = math.max(top, start)
+local f = '%.17g'
+redis.call('HSET', KEYS[1], 'v:' .. p, string.format(f, v), 'e:' .. p, string.format(f, epoch), 't:' .. p, string.format(f, top), fkey, string.format(f, finish))
+local rank = math.min(${PRIORITY_BAND_STEPS - 1}, math.max(0, math.floor((start - epoch) / ${FAIR_RANK_MS})))
+return {rank, string.format(f, start), string.format(f, v), string.format(f, finish), shift}
+`;
+
+/**
+ * `FairBand.holdTag`'s tenant step in Redis (held jobs: `V` is the dispatcher's own, its held head).
+ * KEYS[1] the held fair hash. ARGV: priority, owner, cost ms, weight, V. Returns {start, finish}.
+ */
+const HOLD_TAG = `
+local fkey = 'f:' .. ARGV[1] .. ':' .. ARGV[2]
+local v = tonumber(ARGV[5])
+local start = math.max(v, tonumber(redis.call('HGET', KEYS[1], fkey) or '0'))
+local finish = start + tonumber(ARGV[3]) / tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], fkey, string.format('%.17g', finish))
+return {string.format('%.17g', start), string.format('%.17g', finish)}
+`;
+
+type FairRedis = Redis & {
+  schedFairQueueTag(hash: string, prioritized: string, priority: string, owner: string, costMs: number, weight: number, base: number, queueKeyPrefix: string): Promise<[number, string, string, string, number]>;
+  schedFairHoldTag(hash: string, priority: string, owner: string, costMs: number, weight: number, virtualTime: number): Promise<[string, string]>;
+};
+
+/** A worker-queue tag as the script gave it. */
+export interface QueueTagReply {
+  readonly rank: number;
+  readonly start: number;
+  readonly virtualTime: number;
+  readonly finish: number;
+  readonly shift: number;
+}
+
+export interface FairShareOptions {
+  /** The dispatcher's connection for plain commands (the same one the route write goes on). */
+  readonly redis: Redis;
+  readonly keys: Pick<KeySpace, 'prefix' | 'fairQueue' | 'fairHeld'>;
+  readonly snapshot: FleetSnapshot & { find(workerId: string): WorkerView | undefined };
+  /** FAIR_SHARE. */
+  readonly enabled: boolean;
+}
+
+/** A copy of a band's tenants is pruned once it knows this many. */
+const PRUNE_AT = 1024;
+
+/**
+ * Fair sharing between tenants, live (libs/policies fair-share.ts has the rule and why): the tags
+ * are given in Redis, so every dispatcher shares each band, and each tag's reply is kept in a copy
+ * of the band here (`FairBand`), from which `waitMs` tells `sed` how long a job would wait in a
+ * queue. Jobs of `anonymous` (no API keys) are one tenant: they skip it and cost nothing.
+ */
+export class FairShare {
+  private readonly redis: FairRedis;
+  /** Per worker and priority: the copy of its queue's band. */
+  private readonly queues = new Map<string, FairBand>();
+  /** Per priority: this dispatcher's held jobs (their `V` and top tag are its own). */
+  private readonly held = new Map<Priority, FairBand>();
+
+  constructor(private readonly options: FairShareOptions) {
+    options.redis.defineCommand('schedFairQueueTag', { numberOfKeys: 2, lua: QUEUE_TAG });
+    options.redis.defineCommand('schedFairHoldTag', { numberOfKeys: 1, lua: HOLD_TAG });
+    this.redis = options.redis as FairRedis;
+  }
+
+  /** Whether this job takes part (fair sharing is on and it has an API key's owner). */
+  applies(job: Pick<JobPayload, 'owner'>): boolean {
+    return this.options.enabled && job.owner !== ANONYMOUS_TENANT_ID;
+  }
+
+  /**
+   * The BullMQ priority of `payload` in `workerId`'s queue: its band's first, or, sharing fairly, its
+   * fair rank there (one script call; the band is rebased first when due).
+   */
+  async queuePriority(payload: JobPayload, workerId: string): Promise<number> {
+    if (!this.applies(payload)) return BULLMQ_PRIORITY[payload.priority];
+    const worker = this.options.snapshot.find(workerId);
+    const cost = worker === undefined ? 1 : queueCostMs(payload, worker, this.options.snapshot);
+    const tag = await this.queueTag(workerId, payload.priority, payload.owner, cost, payload.weight ?? 1);
+    return workerQueuePriority(payload.priority, tag.rank);
+  }
+
+  /** The script call behind `queuePriority`, its reply kept in the band's copy. */
+  async queueTag(workerId: string, priority: Priority, owner: string, costMs: number, weight: number): Promise<QueueTagReply> {
+    const { keys } = this.options;
+    const queue = workerQueueName(workerId);
+    const [rank, start, virtualTime, finish, shift] = await this.redis.schedFairQueueTag(
+      keys.fairQueue(workerId),
+      `${keys.prefix}:${queue}:prioritized`,
+      priority,
+      owner,
+      costMs,
+      weight,
+      BULLMQ_PRIORITY[priority],
+      `${keys.prefix}:${queue}:`,
+    );
+    const reply = { rank, start: Number(start), virtualTime: Number(virtualTime), finish: Number(finish), shift };
+    const band = this.band(this.queues, `${priority}:${workerId}`);
+    band.observe(owner, reply.finish, weight, reply.virtualTime, reply.start);
+    return reply;
+  }
+
+  /**
+   * The start tag of a job this dispatcher is about to hold (`sed-late`), given the tag of the first
+   * job it holds at that priority (null when none); undefined when the job takes no part, or no
+   * worker serves its model (it is parked, not held).
+   */
+  async holdTag(payload: JobPayload, headTag: number | null): Promise<number | undefined> {
+    if (!this.applies(payload)) return undefined;
+    const cost = fleetCostMs(payload, this.options.snapshot);
+    if (cost === null) return undefined;
+    const band = this.band(this.held, payload.priority);
+    const virtualTime = band.heldVirtualTime(headTag);
+    const weight = payload.weight ?? 1;
+    const [start, finish] = await this.redis.schedFairHoldTag(this.options.keys.fairHeld, payload.priority, payload.owner, cost, weight, virtualTime);
+    band.observe(payload.owner, Number(finish), weight, virtualTime, Number(start));
+    return Number(start);
+  }
+
+  /** How long `job` would wait in `worker`'s queue, served in fair order (`FleetSnapshot.fairWaitMs`); undefined when it takes no part. */
+  waitMs(job: RoutableJob, worker: WorkerView): number | undefined {
+    if (!this.options.enabled || job.owner === undefined || job.owner === ANONYMOUS_TENANT_ID) return undefined;
+    // A queue this dispatcher never tagged in: no copy to judge from, so it counts in arrival order.
+    return this.queues.get(`${job.priority}:${worker.id}`)?.waitMs(job.owner);
+  }
+
+  private band<K>(bands: Map<K, FairBand>, key: K): FairBand {
+    let band = bands.get(key);
+    if (band === undefined) {
+      band = new FairBand();
+      bands.set(key, band);
+    } else if (band.size >= PRUNE_AT) band.prune();
+    return band;
+  }
+}
