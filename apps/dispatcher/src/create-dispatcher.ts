@@ -134,7 +134,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     claims,
     decisions,
     parked,
-    store: new RedisDispatchStore({ config, keys, redis, workerQueues, reader, outbox, publish, fair: isLateBinding(policyName) ? null : fair }),
+    store: new RedisDispatchStore({ config, keys, redis, workerQueues, reader, outbox, publish, fair }),
     publish,
     logger,
   });

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { BULLMQ_PRIORITY, USAGE_FIELDS, encodeTerminalRecord, type Config, type JobPayload, type JobView, type KeySpace } from '@sched/core';
 import { workerJobOptions, type JobReader, type WebhookOutbox } from '@sched/runtime';
 import type { Claim } from './dispatch-claims.js';
-import type { FairShare } from './fair-share.js';
+import type { FairShare, QueuePlace } from './fair-share.js';
 import type { DispatchStore } from './route-job.js';
 import type { PublishStatus } from './status-publisher.js';
 import type { WorkerQueues } from './worker-queues.js';
@@ -19,8 +19,8 @@ export interface RedisDispatchStoreOptions {
   readonly reader: Pick<JobReader, 'readOwned'>;
   readonly outbox: Pick<WebhookOutbox, 'reserve' | 'release'>;
   readonly publish: PublishStatus;
-  /** Fair sharing in the worker queues (a job's priority there); null under late binding, where a job is bound to a worker with room. */
-  readonly fair: Pick<FairShare, 'queuePriority'> | null;
+  /** Fair sharing in the worker queues (a job's priority there); null: none. */
+  readonly fair: Pick<FairShare, 'queuePlace'> | null;
 }
 
 /** Routing's reads and writes in Redis (see `DispatchStore`). */
@@ -40,12 +40,13 @@ export class RedisDispatchStore implements DispatchStore {
     // worker). Then the `dispatched` message and the job: one connection, so Redis applies them in
     // this order and no worker can report `running` before `dispatched` is out.
     // The job's fair rank in that queue is given in the same round trip.
-    const [, priority] = await Promise.all([
+    const [, place] = await Promise.all<[unknown, Promise<QueuePlace> | QueuePlace]>([
       redis.set(keys.route(jobId), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S),
-      this.options.fair?.queuePriority(payload, workerId) ?? BULLMQ_PRIORITY[payload.priority],
+      this.options.fair?.queuePlace(payload, workerId) ?? { priority: BULLMQ_PRIORITY[payload.priority] },
     ]);
     this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
-    await this.options.workerQueues.get(workerId).add('job', { ...payload, dispatchedAt }, workerJobOptions(jobId, priority, config));
+    const data: JobPayload = place.fairStart === undefined ? { ...payload, dispatchedAt } : { ...payload, dispatchedAt, fairStart: place.fairStart };
+    await this.options.workerQueues.get(workerId).add('job', data, workerJobOptions(jobId, place.priority, config));
   }
 
   reserveWebhook(jobId: string, payload: JobPayload): Promise<void> {

@@ -6,51 +6,62 @@ import { FAIR_RANK_MS, FAIR_REBASE_STEPS, FairBand, fleetCostMs, queueCostMs, wo
 const SCORE_STEP = 4294967296;
 
 /**
- * `FairBand.queueTag` in Redis, on a worker queue's band, next to BullMQ's own state of that queue.
+ * `FairBand.queueTag` in Redis, on a worker queue's band, next to BullMQ's own state of that queue
+ * (`v:<priority>`, the band's `V`, is written by the worker as it starts each job: `fairStarted`).
  * KEYS[1] the queue's fair hash, KEYS[2] its prioritized set.
  * ARGV: priority, owner, cost ms, weight, the band's first BullMQ priority, the queue's key prefix
- * (`<prefix>:<queue>:`, for the job hashes a rebase updates).
+ * (`<prefix>:<queue>:`, for the job hashes a rebase updates), and the time in ms ('' for Redis
+ * `TIME`, the one clock every dispatcher shares; a test replays its own).
  * Returns {rank, start, V, finish, shift} (numbers as strings where fractional).
  */
 const QUEUE_TAG = `
 local p = ARGV[1]
 local base = tonumber(ARGV[5])
+local now = tonumber(ARGV[7])
+if now == nil then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+end
 local lo = base * ${SCORE_STEP}
 local hi = (base + ${PRIORITY_BAND_STEPS}) * ${SCORE_STEP} - 1
 local fkey = 'f:' .. p .. ':' .. ARGV[2]
-local state = redis.call('HMGET', KEYS[1], 'v:' .. p, 'e:' .. p, 't:' .. p, fkey)
+local state = redis.call('HMGET', KEYS[1], 'v:' .. p, 'e:' .. p, 't:' .. p, fkey, 'vs:' .. p, 'vt:' .. p)
 local v = tonumber(state[1] or '0')
 local epoch = tonumber(state[2] or '0')
 local top = tonumber(state[3] or '0')
 local finish = tonumber(state[4] or '0')
-local shift = 0
-local head = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES', 'LIMIT', 0, 1)
-if head[2] == nil then
-  v = math.max(v, top)
-  epoch = v
-else
-  local headRank = math.floor(tonumber(head[2]) / ${SCORE_STEP}) - base
-  v = math.max(v, epoch + headRank * ${FAIR_RANK_MS})
-  if headRank >= ${FAIR_REBASE_STEPS} then
-    shift = headRank
-    epoch = epoch + shift * ${FAIR_RANK_MS}
-    local waiting = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES')
-    for i = 1, #waiting, 2 do
-      local score = tonumber(waiting[i + 1])
-      local priority = math.floor(score / ${SCORE_STEP})
-      local moved = math.max(base, priority - shift)
-      redis.call('ZADD', KEYS[2], moved * ${SCORE_STEP} + (score - priority * ${SCORE_STEP}), waiting[i])
-      redis.call('HSET', ARGV[6] .. waiting[i], 'priority', moved)
-    end
-  end
+local seen = tonumber(state[5])
+local seenAt = tonumber(state[6]) or now
+if v ~= seen then
+  seen = v
+  seenAt = now
 end
-local start = math.max(v, finish)
+local head = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES', 'LIMIT', 0, 1)
+local headRank = nil
+if head[2] ~= nil then headRank = math.floor(tonumber(head[2]) / ${SCORE_STEP}) - base end
+local running = v + math.max(0, now - seenAt)
+local shift = 0
+if headRank ~= nil and headRank >= ${FAIR_REBASE_STEPS} then
+  shift = headRank
+  epoch = epoch + shift * ${FAIR_RANK_MS}
+  local waiting = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES')
+  for i = 1, #waiting, 2 do
+    local score = tonumber(waiting[i + 1])
+    local priority = math.floor(score / ${SCORE_STEP})
+    local moved = math.max(base, priority - shift)
+    redis.call('ZADD', KEYS[2], moved * ${SCORE_STEP} + (score - priority * ${SCORE_STEP}), waiting[i])
+    redis.call('HSET', ARGV[6] .. waiting[i], 'priority', moved)
+  end
+elseif headRank == nil and running - epoch >= ${FAIR_REBASE_STEPS * FAIR_RANK_MS} then
+  epoch = running
+end
+local start = math.max(running, finish)
 finish = start + tonumber(ARGV[3]) / tonumber(ARGV[4])
 top = math.max(top, start)
 local f = '%.17g'
-redis.call('HSET', KEYS[1], 'v:' .. p, string.format(f, v), 'e:' .. p, string.format(f, epoch), 't:' .. p, string.format(f, top), fkey, string.format(f, finish))
+redis.call('HSET', KEYS[1], 'e:' .. p, string.format(f, epoch), 't:' .. p, string.format(f, top), fkey, string.format(f, finish), 'vs:' .. p, string.format(f, seen), 'vt:' .. p, string.format(f, seenAt))
 local rank = math.min(${PRIORITY_BAND_STEPS - 1}, math.max(0, math.floor((start - epoch) / ${FAIR_RANK_MS})))
-return {rank, string.format(f, start), string.format(f, v), string.format(f, finish), shift}
+return {rank, string.format(f, start), string.format(f, running), string.format(f, finish), shift}
 `;
 
 /**
@@ -67,9 +78,15 @@ return {string.format('%.17g', start), string.format('%.17g', finish)}
 `;
 
 type FairRedis = Redis & {
-  schedFairQueueTag(hash: string, prioritized: string, priority: string, owner: string, costMs: number, weight: number, base: number, queueKeyPrefix: string): Promise<[number, string, string, string, number]>;
+  schedFairQueueTag(hash: string, prioritized: string, priority: string, owner: string, costMs: number, weight: number, base: number, queueKeyPrefix: string, now: number | ''): Promise<[number, string, string, string, number]>;
   schedFairHoldTag(hash: string, priority: string, owner: string, costMs: number, weight: number, virtualTime: number): Promise<[string, string]>;
 };
+
+/** Where a job goes in a worker queue: its BullMQ priority, and its fair start tag when fair sharing ranks it. */
+export interface QueuePlace {
+  readonly priority: number;
+  readonly fairStart?: number;
+}
 
 /** A worker-queue tag as the script gave it. */
 export interface QueueTagReply {
@@ -117,19 +134,20 @@ export class FairShare {
   }
 
   /**
-   * The BullMQ priority of `payload` in `workerId`'s queue: its band's first, or, sharing fairly, its
-   * fair rank there (one script call; the band is rebased first when due).
+   * Where `payload` goes in `workerId`'s queue: its BullMQ priority (its band's first, or, sharing
+   * fairly, its fair rank there: one script call, the band rebased first when due) and its fair start
+   * tag (which the worker records when it starts the job).
    */
-  async queuePriority(payload: JobPayload, workerId: string): Promise<number> {
-    if (!this.applies(payload)) return BULLMQ_PRIORITY[payload.priority];
+  async queuePlace(payload: JobPayload, workerId: string): Promise<QueuePlace> {
+    if (!this.applies(payload)) return { priority: BULLMQ_PRIORITY[payload.priority] };
     const worker = this.options.snapshot.find(workerId);
     const cost = worker === undefined ? 1 : queueCostMs(payload, worker, this.options.snapshot);
     const tag = await this.queueTag(workerId, payload.priority, payload.owner, cost, payload.weight ?? 1);
-    return workerQueuePriority(payload.priority, tag.rank);
+    return { priority: workerQueuePriority(payload.priority, tag.rank), fairStart: tag.start };
   }
 
-  /** The script call behind `queuePriority`, its reply kept in the band's copy. */
-  async queueTag(workerId: string, priority: Priority, owner: string, costMs: number, weight: number): Promise<QueueTagReply> {
+  /** The script call behind `queuePlace`, its reply kept in the band's copy; `now` replaces Redis `TIME` (for a replay). */
+  async queueTag(workerId: string, priority: Priority, owner: string, costMs: number, weight: number, now?: number): Promise<QueueTagReply> {
     const { keys } = this.options;
     const queue = workerQueueName(workerId);
     const [rank, start, virtualTime, finish, shift] = await this.redis.schedFairQueueTag(
@@ -141,6 +159,7 @@ export class FairShare {
       weight,
       BULLMQ_PRIORITY[priority],
       `${keys.prefix}:${queue}:`,
+      now ?? '',
     );
     const reply = { rank, start: Number(start), virtualTime: Number(virtualTime), finish: Number(finish), shift };
     const band = this.band(this.queues, `${priority}:${workerId}`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BULLMQ_PRIORITY, keySpace, workerQueueName, type JobPayload } from '@sched/core';
+import { BULLMQ_PRIORITY, fairVirtualTimeField, keySpace, workerQueueName, type JobPayload } from '@sched/core';
 import { FAIR_REBASE_STEPS, FairBand, FleetIndex, workerQueuePriority } from '@sched/policies';
 import { closeRedis, createRedis } from '@sched/runtime';
 import { useRedis } from '@sched/testkit/fixtures';
@@ -11,11 +11,11 @@ import { FairShare } from '../src/fair-share.js';
 const redisFixture = useRedis();
 const SCORE_STEP = 2 ** 32;
 
-type Op = { kind: 'tag'; owner: string; cost: number; weight: number } | { kind: 'start' };
+type Op = { kind: 'tag'; owner: string; cost: number; weight: number; dt: number } | { kind: 'start' };
 
-const ops = fc.array(
+const ops: fc.Arbitrary<Op[]> = fc.array(
   fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('tag' as const), owner: fc.constantFrom('a', 'b', 'c'), cost: fc.oneof(fc.double({ min: 0.01, max: 50, noNaN: true }), fc.constantFrom(FAIR_REBASE_STEPS / 3, 1e5)), weight: fc.constantFrom(1, 2, 0.5) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('tag' as const), owner: fc.constantFrom('a', 'b', 'c'), cost: fc.oneof(fc.double({ min: 0.01, max: 50, noNaN: true }), fc.constantFrom(FAIR_REBASE_STEPS / 3, 1e5)), weight: fc.constantFrom(1, 2, 0.5), dt: fc.constantFrom(0, 1, 7, 300, 5e5) }) },
     { weight: 2, arbitrary: fc.constant({ kind: 'start' as const }) },
   ),
   { minLength: 1, maxLength: 60 },
@@ -33,32 +33,39 @@ describe('FairShare: the scripts against FairBand', () => {
     let rebases = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(ops, async (sequence) => {
+        fc.asyncProperty(ops, async (sequence: Op[]) => {
           run++;
           await redis.del(keys.fairQueue('w1'), prioritized);
           const band = new FairBand();
-          /** The band as BullMQ would hold it: [rank, counter, id], served lowest rank, then counter. */
-          let waiting: [number, number, string][] = [];
+          /** The band as BullMQ would hold it: [rank, counter, id, start tag], served lowest rank, then counter. */
+          let waiting: [number, number, string, number][] = [];
           let counter = 0;
+          let now = 1000;
           for (const op of sequence) {
             if (op.kind === 'start') {
               waiting.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
               const head = waiting.shift();
               const popped = await redis.zpopmin(prioritized);
               expect(popped[0]).toBe(head?.[2]);
+              // The worker starts it and records its tag as the band's V.
+              if (head !== undefined) {
+                band.started(head[3]);
+                await redis.hset(keys.fairQueue('w1'), fairVirtualTimeField('normal'), head[3]);
+              }
               continue;
             }
             const headRank = waiting.length === 0 ? null : Math.min(...waiting.map((job) => job[0]));
-            const expected = band.queueTag(op.owner, headRank, op.cost, op.weight);
-            const got = await fair.queueTag('w1', 'normal', op.owner, op.cost, op.weight);
+            now += op.dt;
+            const expected = band.queueTag(op.owner, headRank, op.cost, op.weight, now);
+            const got = await fair.queueTag('w1', 'normal', op.owner, op.cost, op.weight, now);
             expect(got.rank).toBe(expected.rank);
             expect(got.shift).toBe(expected.shift);
             expect(got.start).toBeCloseTo(expected.start, 6);
-            expect(got.virtualTime).toBeCloseTo(band.virtualTime, 6);
+            expect(got.virtualTime).toBeCloseTo(expected.virtualTime, 6);
             if (expected.shift > 0) rebases++;
-            if (expected.shift > 0) waiting = waiting.map(([rank, c, id]) => [Math.max(0, rank - expected.shift), c, id]);
+            if (expected.shift > 0) waiting = waiting.map(([rank, c, id, start]) => [Math.max(0, rank - expected.shift), c, id, start]);
             const id = `r${run}-${counter}`;
-            waiting.push([expected.rank, counter, id]);
+            waiting.push([expected.rank, counter, id, got.start]);
             await redis.zadd(prioritized, (workerQueuePriority('normal', expected.rank)) * SCORE_STEP + counter, id);
             await redis.hset(keys.jobHash(queue, id), 'priority', workerQueuePriority('normal', expected.rank));
             counter++;
@@ -75,15 +82,15 @@ describe('FairShare: the scripts against FairBand', () => {
           examples: [
             [
               [
-                { kind: 'tag', owner: 'a', cost: 1e5, weight: 0.5 },
-                { kind: 'tag', owner: 'a', cost: 1e5, weight: 0.5 },
-                { kind: 'tag', owner: 'a', cost: 1e5, weight: 0.5 },
-                { kind: 'tag', owner: 'b', cost: 3, weight: 1 },
+                { kind: 'tag', owner: 'a', cost: 1e5, weight: 0.5, dt: 0 },
+                { kind: 'tag', owner: 'a', cost: 1e5, weight: 0.5, dt: 0 },
+                { kind: 'tag', owner: 'a', cost: 1e5, weight: 0.5, dt: 0 },
+                { kind: 'tag', owner: 'b', cost: 3, weight: 1, dt: 0 },
                 { kind: 'start' },
                 { kind: 'start' },
                 { kind: 'start' },
-                { kind: 'tag', owner: 'a', cost: 2, weight: 1 },
-                { kind: 'tag', owner: 'c', cost: 2, weight: 2 },
+                { kind: 'tag', owner: 'a', cost: 2, weight: 1, dt: 0 },
+                { kind: 'tag', owner: 'c', cost: 2, weight: 2, dt: 0 },
               ],
             ],
           ],
@@ -122,7 +129,7 @@ describe('FairShare: the scripts against FairBand', () => {
       expect(await one.holdTag(payload('anonymous'), null)).toBeUndefined();
       const off = new FairShare({ redis, keys, snapshot, enabled: false });
       expect(await off.holdTag(payload('a'), null)).toBeUndefined();
-      expect(await off.queuePriority(payload('a'), 'w1')).toBe(BULLMQ_PRIORITY.normal);
+      expect(await off.queuePlace(payload('a'), 'w1')).toEqual({ priority: BULLMQ_PRIORITY.normal });
     } finally {
       await closeRedis(redis);
     }

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { USAGE_FIELDS, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
+import { USAGE_FIELDS, fairVirtualTimeField, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -11,7 +11,7 @@ export interface JobReporterOptions {
   readonly worker: Pick<ResolvedWorker, 'id' | 'class'>;
   /** The host's shared connection for commands and publishing. */
   readonly publisher: Redis;
-  readonly keys: Pick<KeySpace, 'statusChannel' | 'usage'>;
+  readonly keys: Pick<KeySpace, 'statusChannel' | 'usage' | 'fairQueue'>;
   /** Where a finished job's webhook delivery goes. */
   readonly outbox: Pick<WebhookOutbox, 'release' | 'forget'>;
   readonly metrics: Pick<WorkerMetrics, 'jobsCompleted' | 'jobDuration'>;
@@ -31,8 +31,15 @@ export class JobReporter {
     this.log = options.logger.child({ worker: options.worker.id });
   }
 
-  running(job: Pick<ReportedJob, 'id' | 'attemptsStarted'>): void {
-    this.publish({ id: job.id ?? '', status: 'running', worker: this.options.worker.id, at: Date.now(), attempt: job.attemptsStarted });
+  running(job: Pick<ReportedJob, 'id' | 'attemptsStarted' | 'data'>): void {
+    const { publisher, keys, worker } = this.options;
+    const { fairStart, priority } = job.data;
+    // Fair sharing: the queue's virtual time is the tag of the job it started last (one write, not
+    // awaited; jobs start in rank order on this one connection, so the writes land in that order).
+    if (fairStart !== undefined) {
+      publisher.hset(keys.fairQueue(worker.id), fairVirtualTimeField(priority), fairStart).catch((error: unknown) => this.log.warn({ jobId: job.id, err: String(error) }, 'could not record the fair virtual time'));
+    }
+    this.publish({ id: job.id ?? '', status: 'running', worker: worker.id, at: Date.now(), attempt: job.attemptsStarted });
   }
 
   completed(job: ReportedJob): void {

@@ -55,6 +55,11 @@ export interface JobPayload extends Omit<JobRequest, 'priority'> {
   weight?: number;
   /** Set by the dispatcher when it adds the job to a worker queue. */
   dispatchedAt?: number;
+  /**
+   * Its fair start tag in its worker queue, set by the dispatcher when fair sharing ranks it there;
+   * the worker writes it as the queue's virtual time when it starts the job (`fairVirtualTimeField`).
+   */
+  fairStart?: number;
 }
 
 /** A worker's BullMQ return value. */

@@ -88,6 +88,15 @@ export interface KeySpace {
   readonly fairHeld: string;
 }
 
+/**
+ * The field of a worker queue's fair hash (`KeySpace.fairQueue`) that holds a priority band's
+ * virtual time: the start tag of the latest job started there, written by the worker, read by the
+ * dispatcher's tagging script.
+ */
+export function fairVirtualTimeField(priority: string): string {
+  return `v:${priority}`;
+}
+
 export function keySpace(prefix: string): KeySpace {
   return Object.freeze({
     prefix,

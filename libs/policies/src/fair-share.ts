@@ -7,7 +7,7 @@ import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
  * wait — each worker queue's priority band (`sed` and every policy that binds on arrival), and the
  * late-binding dispatcher's held set (`sed-late`). A band keeps a virtual time `V` and each
  * tenant's finish tag `F`; a job's start tag is `S = max(V, F)`, and its tenant's tag moves on to
- * `S + cost ÷ weight`; `V` follows the tag of the first job waiting. Jobs wait in start-tag order, so a tenant that sends more than its share
+ * `S + cost ÷ weight`; `V` is the tag of the latest job to start. Jobs wait in start-tag order, so a tenant that sends more than its share
  * queues behind its own backlog, while one within its share gets a tag at `V` and passes that
  * backlog. A tenant back from idle starts at `V`: no credit saved up, no penalty for having used
  * an idle fleet.
@@ -67,6 +67,8 @@ export interface FairTag {
   readonly rank: number;
   /** Steps every job already waiting in the band moves down first (a rebase; 0 almost always). */
   readonly shift: number;
+  /** `V` as the tag used it. */
+  readonly virtualTime: number;
 }
 
 interface TenantTag {
@@ -79,34 +81,46 @@ interface TenantTag {
  * Its steps are the Redis scripts' steps (the dispatcher's test replays them against this class).
  */
 export class FairBand {
-  /** `V`. */
+  /** `V`: in a worker queue, the tag of the latest job it started (it runs on while the worker is busy: `queueTag`). */
   virtualTime = 0;
-  /** What rank 0 means in the worker queue: the band's `V` when a job last found it empty. */
+  /** A worker queue's `V` as the last tag saw it, and when: `V` runs on from there at the worker's pace. */
+  private seen = NaN;
+  private seenAt = 0;
+  /** What rank 0 means in the worker queue's band (moved up by a rebase). */
   epoch = 0;
-  /** The highest start tag given: once the band is empty every job up to it has started, so `V` may move up to it. */
+  /** The highest start tag given (a held band with nothing held moves `V` up to it). */
   top = 0;
   private readonly tenants = new Map<string, TenantTag>();
 
   /**
-   * Tags a job sent to a worker queue. `headRank`: the rank of the first job waiting in this band
-   * (null when none waits). `V` follows the waiting head (SFQ's tag in service, to the rank's
-   * resolution); an empty band moves `V` up to `top` and restarts ranks from there, and a band
-   * busy for FAIR_REBASE_STEPS is rebased (`shift`).
+   * Tags a job sent to a worker queue at time `now`. `V` is the tag of the latest job the worker
+   * started (`started`; live, the worker writes it), run on by the time since a tag first saw it: a
+   * busy worker serves one ms of its time per ms (a job costs its service ÷ slots) even while no job
+   * starts because every slot runs a long one, and the work it serves then is mostly the backlog's
+   * sender's. Without it, a tenant within its share would queue behind itself in such a stall and
+   * interleave with the backlog one for one (SFQ's `V` only moves at starts). `headRank`: the rank of the first job
+   * waiting in this band (null when none waits). Ranks count from the epoch; once the head is
+   * FAIR_REBASE_STEPS past it, the band is rebased (`shift`: every waiting job moves down as many
+   * steps), and a band with nothing waiting whose `V` is that far past it moves it up to `V`.
    */
-  queueTag(owner: string, headRank: number | null, costMs: number, weight: number): FairTag {
-    let shift = 0;
-    if (headRank === null) {
-      this.virtualTime = Math.max(this.virtualTime, this.top);
-      this.epoch = this.virtualTime;
-    } else {
-      this.virtualTime = Math.max(this.virtualTime, this.epoch + headRank * FAIR_RANK_MS);
-      if (headRank >= FAIR_REBASE_STEPS) {
-        shift = headRank;
-        this.epoch += shift * FAIR_RANK_MS;
-      }
+  queueTag(owner: string, headRank: number | null, costMs: number, weight: number, now: number): FairTag {
+    if (this.virtualTime !== this.seen) {
+      this.seen = this.virtualTime;
+      this.seenAt = now;
     }
-    const start = this.tag(owner, costMs, weight);
-    return { start, rank: fairRank(start, this.epoch), shift };
+    const running = this.virtualTime + Math.max(0, now - this.seenAt);
+    let shift = 0;
+    if (headRank !== null && headRank >= FAIR_REBASE_STEPS) {
+      shift = headRank;
+      this.epoch += shift * FAIR_RANK_MS;
+    } else if (headRank === null && running - this.epoch >= FAIR_REBASE_STEPS * FAIR_RANK_MS) this.epoch = running;
+    const start = this.tag(owner, costMs, weight, running);
+    return { start, rank: fairRank(start, this.epoch), shift, virtualTime: running };
+  }
+
+  /** A job tagged `start` started (a worker queue's `V`: SFQ's tag in service). */
+  started(start: number): void {
+    if (start > this.virtualTime) this.virtualTime = start;
   }
 
   /**
@@ -114,8 +128,7 @@ export class FairBand {
    * at this priority (null when none): `V` follows it, as a worker queue's follows its head.
    */
   holdTag(owner: string, headTag: number | null, costMs: number, weight: number): number {
-    this.heldVirtualTime(headTag);
-    return this.tag(owner, costMs, weight);
+    return this.tag(owner, costMs, weight, this.heldVirtualTime(headTag));
   }
 
   /** `holdTag`'s first step: `V` moves up to the first held job's tag, or to `top` when none is held. */
@@ -160,9 +173,9 @@ export class FairBand {
     for (const [owner, tenant] of this.tenants) if (tenant.finish <= this.virtualTime) this.tenants.delete(owner);
   }
 
-  private tag(owner: string, costMs: number, weight: number): number {
+  private tag(owner: string, costMs: number, weight: number, virtualTime: number): number {
     const previous = this.tenants.get(owner)?.finish ?? 0;
-    const start = previous > this.virtualTime ? previous : this.virtualTime;
+    const start = previous > virtualTime ? previous : virtualTime;
     this.tenants.set(owner, { finish: start + costMs / weight, weight });
     if (start > this.top) this.top = start;
     return start;

@@ -68,18 +68,18 @@ describe('FairBand', () => {
 
   it('ranks a worker queue from its waiting head, and rebases a band busy for FAIR_REBASE_STEPS without changing its order', () => {
     const band = new FairBand();
-    const queue = new Batcher<{ owner: string; sent: number }>();
+    const queue = new Batcher<{ owner: string; sent: number; start: number }>();
     const cost = 64;
     let rebased = 0;
     let servedA = 0;
     const bWaits: number[] = [];
     const add = (owner: string, round: number): void => {
-      const tag = band.queueTag(owner, queue.headRank(), cost, 1);
+      const tag = band.queueTag(owner, queue.headRank(), cost, 1, round);
       if (tag.shift > 0) {
         queue.shiftRanks(tag.shift);
         rebased++;
       }
-      queue.add({ owner, sent: round }, 'm', round, tag.rank);
+      queue.add({ owner, sent: round, start: tag.start }, 'm', round, tag.rank);
     };
     // One slot serving one job per round: A has a backlog of 100 and sends 3 jobs in 4 rounds, B the
     // fourth, so the queue never empties and its head moves up by one job's cost per round.
@@ -88,6 +88,7 @@ describe('FairBand', () => {
     for (let round = 0; round < rounds; round++) {
       add(round % 4 === 0 ? 'b' : 'a', round);
       const job = queue.poll(round)?.items[0];
+      if (job !== undefined) band.started(job.start);
       if (job?.owner === 'b') bWaits.push(round - job.sent);
       else if (job !== undefined) servedA++;
     }

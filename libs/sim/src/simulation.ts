@@ -86,6 +86,8 @@ class Simulation {
   private readonly jobTenant: Uint8Array;
   /** Fair start tag of a held job (`sed-late` with tenants and fair sharing). */
   private readonly jobFairStart: Float64Array;
+  /** Fair start tag in its worker queue (with tenants and fair sharing). */
+  private readonly jobQueueStart: Float64Array;
 
   // Tenants: who sends each arrival, and fair sharing between them (as live when the API has keys).
   private readonly tenantOf: (() => number) | null;
@@ -188,6 +190,7 @@ class Simulation {
     this.jobMissed = new Uint8Array(n);
     this.jobTenant = new Uint8Array(n);
     this.jobFairStart = new Float64Array(n);
+    this.jobQueueStart = new Float64Array(n);
 
     const w = fleet.workers.length;
     this.workerClass = fleet.workers.map((worker) => worker.class);
@@ -366,9 +369,9 @@ class Simulation {
     this.queuedWorkMs[worker] = (this.queuedWorkMs[worker] as number) + workMs;
     const band = this.bands === 1 ? 0 : (this.jobPriority[job] as number);
     const batcher = this.batchers[worker * this.bands + band] as Batcher<number>;
-    // As live: a job routed on arrival waits in its worker's queue by fair rank (BullMQ priority);
-    // one bound late goes to a worker with room, in its band's arrival order.
-    if (this.fair && this.loop === null) batcher.add(job, model, now, this.queueTag(job, worker, band));
+    // As live: a job waits in its worker's queue by fair rank (BullMQ priority). Bound late, it mostly
+    // finds the worker with room; one bound at once (the held set overflowed) may wait there.
+    if (this.fair) batcher.add(job, model, now, this.queueTag(job, worker, band));
     else batcher.add(job, model, now);
     if ((this.freeSlots[worker] as number) > 0) this.startBatches(worker, now);
   }
@@ -380,8 +383,9 @@ class Simulation {
     const tenants = this.scenario.tenants;
     const cost = queueCostMs(this.routed(job), this.view.worker(worker), this.view);
     const batcher = this.batchers[at] as Batcher<number>;
-    const tag = (this.queueBands[at] as FairBand).queueTag(tenants?.names[t] as string, batcher.headRank(), cost, tenants?.weights[t] as number);
+    const tag = (this.queueBands[at] as FairBand).queueTag(tenants?.names[t] as string, batcher.headRank(), cost, tenants?.weights[t] as number, this.clock);
     if (tag.shift > 0) batcher.shiftRanks(tag.shift);
+    this.jobQueueStart[job] = tag.start;
     return tag.rank;
   }
 
@@ -437,6 +441,10 @@ class Simulation {
     const size = items.length === 1 ? this.jobSize[items[0] as number] : largestSize(items, this.jobSize);
     const serviceMs = this.latency.sampleBatchMs(batch.model, cls, items.length, this.serviceRng, size);
     for (const job of items) this.startedAt[job] = now;
+    // A worker queue's fair `V` is the tag of the latest job it started (live, the worker writes it).
+    if (this.fair) {
+      for (const job of items) (this.queueBands[worker * this.bands + (this.bands === 1 ? 0 : (this.jobPriority[job] as number))] as FairBand).started(this.jobQueueStart[job] as number);
+    }
     this.freeSlots[worker] = (this.freeSlots[worker] as number) - 1;
     this.busyMs[worker] = (this.busyMs[worker] as number) + serviceMs;
     this.jobsRun[worker] = (this.jobsRun[worker] as number) + items.length;

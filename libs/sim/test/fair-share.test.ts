@@ -12,7 +12,8 @@ const fleet = parseCatalog({
 const CAPACITY = 64 / 0.0087;
 
 function scenario(policy: 'sed' | 'sed-late', load: number, tenants: string, extra: Partial<SimScenario> = {}): SimScenario {
-  return { fleet, policy, seed: 5, tenants: parseTenantMix(tenants), arrivals: { kind: 'poisson', ratePerS: load * CAPACITY, jobs: 40_000, mix: parseModelMix('resnet50=1') }, ...extra };
+  // maxHeld as live (DISPATCH_CONCURRENCY − 8): past it, sed-late binds the first held job at once.
+  return { fleet, policy, seed: 5, maxHeld: 56, tenants: parseTenantMix(tenants), arrivals: { kind: 'poisson', ratePerS: load * CAPACITY, jobs: 40_000, mix: parseModelMix('resnet50=1') }, ...extra };
 }
 
 describe('simulate --tenants: fair sharing', () => {
