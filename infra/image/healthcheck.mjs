@@ -17,6 +17,8 @@ try {
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`status ${res.status}`);
 } catch (error) {
-  process.stderr.write(`healthcheck: ${name} at ${url}: ${error instanceof Error ? error.message : String(error)}\n`);
+  // fetch's own message is "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
+  const reason = error instanceof Error ? [error.message, error.cause instanceof Error ? error.cause.message : null].filter(Boolean).join(': ') : String(error);
+  process.stderr.write(`healthcheck: ${name} at ${url}: ${reason}\n`);
   process.exit(1);
 }

@@ -21,6 +21,9 @@ const started: ChildProcess[] = [];
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'sched-image-'));
   image = await replayDockerfile({ dockerfile: join(REPO_ROOT, 'Dockerfile'), context: REPO_ROOT, outDir, nodeBinary: imageNodeBinary });
+  // What the replay costs, in CI's log: the slow steps.
+  const slow = image.timings.filter((step) => step.ms >= 1000).map((step) => `${(step.ms / 1000).toFixed(1)} s  ${step.instruction}`);
+  process.stdout.write(`image replay (Node ${image.nodeVersion}):\n  ${slow.join('\n  ')}\n`);
 }, 600_000);
 
 afterAll(async () => {
