@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # One image for every service; APP picks the one a container runs: api (the default), dispatcher or
-# worker. The health check follows APP.
+# worker. The health check follows APP. Run it behind an init (--init, compose's init: true), which
+# passes docker stop's SIGTERM on even before the app has set its own handler.
 #   docker build -t fine-grained-scheduler .
-#   docker run -p 8080:8080 -e REDIS_URL=redis://redis.internal:6379 fine-grained-scheduler
-#   docker run -e APP=dispatcher -e REDIS_URL=redis://redis.internal:6379 fine-grained-scheduler
+#   docker run --init -p 8080:8080 -e REDIS_URL=redis://redis.internal:6379 fine-grained-scheduler
+#   docker run --init -e APP=dispatcher -e REDIS_URL=redis://redis.internal:6379 fine-grained-scheduler
 #
 # No Docker engine runs in CI: apps/cluster/test/image.test.ts replays this file (each COPY through
 # .dockerignore, each RUN with the Node named here) into a directory, then runs the runtime stage's
@@ -20,13 +21,13 @@ ENV TURBO_TELEMETRY_DISABLED=1
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY libs ./libs
 COPY apps ./apps
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --no-audit --no-fund
 RUN npx turbo run build --filter=@sched/api --filter=@sched/dispatcher --filter=@sched/worker
 # What runs stays: each package's manifest and dist/. Then the production dependencies of the three
 # apps alone, and TypeScript out: the lockfile marks it devOptional (valibot's optional peer), which
 # --omit=dev keeps, and nothing loads it at run time (23 MB).
 RUN find libs apps -mindepth 2 -maxdepth 2 ! -name package.json ! -name dist -exec rm -rf {} +
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund --workspace=@sched/api --workspace=@sched/dispatcher --workspace=@sched/worker \
+RUN --mount=type=cache,target=/root/.npm npm ci --prefer-offline --omit=dev --no-audit --no-fund --workspace=@sched/api --workspace=@sched/dispatcher --workspace=@sched/worker \
   && rm -rf node_modules/typescript
 
 FROM node:${NODE_VERSION}-trixie-slim AS runtime

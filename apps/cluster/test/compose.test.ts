@@ -20,6 +20,7 @@ interface Service {
   ports?: (string | { target: number; published?: number | string })[];
   volumes?: (string | { type?: string; source?: string; target: string })[];
   stop_grace_period?: string;
+  init?: boolean;
 }
 
 let services: Record<string, Service> = {};
@@ -69,11 +70,13 @@ describe('docker-compose.yml (docker-compose config)', () => {
     expect(JSON.stringify(redis?.healthcheck?.test)).toMatch(/PONG/);
   });
 
-  it('runs the API, two dispatchers and the fleet file\'s workers, each id in exactly one host, all from the image', () => {
+  it('runs the API, two dispatchers and the fleet file\'s workers, each id in exactly one host, all from the image behind an init', () => {
     const apps = appServices();
     expect(apps.map((a) => a.app).sort()).toEqual(['api', 'dispatcher', 'dispatcher', 'worker', 'worker']);
     for (const { name, service } of apps) {
       expect(typeof service.build === 'string' ? service.build : service.build?.context, name).toBe(REPO_ROOT.replace(/\/$/, ''));
+      // An init process passes SIGTERM on before the app has installed its handler.
+      expect(service.init, name).toBe(true);
     }
     const fleet = JSON.parse(readFileSync(join(REPO_ROOT, 'fleets', 'default.json'), 'utf8')) as { workers: { id: string }[] };
     const hosted = apps.filter((a) => a.app === 'worker').flatMap((a) => (a.service.environment?.WORKER_IDS ?? '').split(','));
