@@ -17,6 +17,9 @@ const TOOLS = [
   { name: 'prometheus and promtool', found: () => runnable('prometheus') && runnable('promtool'), apt: 'prometheus' },
   // The browser tests drive Debian's headless Chromium (or CHROMIUM_BIN) with playwright-core.
   { name: 'chromium', found: () => runnable(process.env.CHROMIUM_BIN || '/usr/bin/chromium'), apt: 'chromium' },
+  // The compose test validates docker-compose.yml with `docker-compose config` and the Alertmanager config with amtool.
+  { name: 'docker-compose', found: () => runnable('docker-compose'), apt: 'docker-compose' },
+  { name: 'amtool', found: () => runnable('amtool'), apt: 'prometheus-alertmanager' },
 ];
 
 /** An executable file: a path as given, or a bare name looked up on PATH. */
