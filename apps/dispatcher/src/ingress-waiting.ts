@@ -8,8 +8,8 @@ export interface IngressWaitingOptions {
   /** Every model of the catalog. */
   readonly models: readonly string[];
   /**
-   * Ids read from each ingress state; past it, the model mix of these (the next to be taken) is
-   * scaled to the state's count. @defaultValue 1000
+   * Ids read from each ingress state; past it, the model mix of these (for `prioritized`, the
+   * highest-priority ones) is scaled to the state's count. @defaultValue 1000
    */
   readonly sampleSize?: number;
   readonly logger: Pick<Logger, 'debug'>;
