@@ -26,6 +26,7 @@ import { FairShare } from './fair-share.js';
 import { FleetGauges } from './fleet-gauges.js';
 import { FleetRefresh } from './fleet-refresh.js';
 import { FleetView } from './fleet-view.js';
+import { IngressWaiting } from './ingress-waiting.js';
 import { JobHolder } from './job-holder.js';
 import { LatencySampler } from './latency-sampler.js';
 import { ParkedJobs } from './parked-jobs.js';
@@ -141,6 +142,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, reader, workerQueue: (id) => workerQueues.get(id), publish, logger });
   const gauges = new FleetGauges({ metrics, policy: policyName, models: catalog.models });
+  const ingressWaiting = new IngressWaiting({ redis, keys, models: Object.keys(catalog.models), logger });
   const waits = new ExpectedWaitPublisher({
     redis,
     keys,
@@ -158,7 +160,9 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     fleet,
     onRead: (states, now) => {
       recovery.check(states, now);
-      gauges.update(fleet.workers(), parked.models(now), now);
+      gauges.update(fleet.workers(), parked.models(now), now, ingressWaiting.latest());
+      // Read for the next update: the gauge is at most one refresh behind, and a refresh never waits on it.
+      if (config.METRICS_ENABLED) void ingressWaiting.refresh();
       holder?.round();
     },
     onModelServed: () => ingress.promoteJobs(),

@@ -38,6 +38,11 @@ export function createDispatcherMetrics(registry: Registry, enabled = true) {
     fleetWorkers: m.gauge({ name: 'sched_fleet_workers', help: 'Workers known to the dispatcher by class and state.', labelNames: ['class', 'state'] }),
     heartbeatAge: m.gauge({ name: 'sched_worker_heartbeat_age_seconds', help: 'Seconds since each worker last heartbeated.', labelNames: ['worker'] }),
     backlog: m.gauge({ name: 'sched_backlog_jobs', help: 'Jobs waiting that are routed to, or only servable by, a class.', labelNames: ['class'] }),
+    waiting: m.gauge({
+      name: 'sched_waiting_jobs',
+      help: 'Jobs accepted and not started that a class could serve: in ingress (waiting, held by sed-late, parked) for every class serving the model, plus those queued beyond a worker\'s slots. Read from Redis, the same in every dispatcher: aggregate with max(), never sum().',
+      labelNames: ['class'],
+    }),
     webhookDeliveries: m.counter({
       name: 'sched_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome: delivered (2xx), retrying (failed, another attempt scheduled), failed (attempts exhausted or 410), blocked (address not allowed).',
