@@ -4,6 +4,7 @@ import { INGRESS_QUEUE, expectedWaitIntervalMs, keySpace, loadCatalog, seededRng
 import {
   JobReader,
   RedisErrorLog,
+  StrandedJobs,
   WebhookOutbox,
   closeRedis,
   consumerOptions,
@@ -130,7 +131,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     logger,
   });
 
-  const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, reader, workerQueue: (id) => workerQueues.get(id), publish, logger });
+  const recovery = new DeadWorkerRecovery({ config, stranded: new StrandedJobs(redis, keys), ingress, metrics, publish, logger });
   const gauges = new FleetGauges({ metrics, policy: policyName, models: catalog.models });
   const waits = new ExpectedWaitPublisher({
     redis,
@@ -158,7 +159,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   });
   await refresh.refresh().catch((error: unknown) => logger.warn({ err: String(error) }, 'initial fleet read failed'));
 
-  const listener = new StatusListener({ keys, fleet, holder, refreshFleet: () => refresh.refresh(), logger });
+  const listener = new StatusListener({ keys, fleet, holder, refreshFleet: () => refresh.refresh(), handOver: (id) => recovery.handOver(id), logger });
   subscriber.on('message', (channel: string, text: string) => listener.handle(channel, text));
   await subscribeWhenReady(subscriber, listener.channels);
   refresh.start();
@@ -196,6 +197,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     const closed = consumer.close();
     holder?.release();
     await closed;
+    await recovery.idle();
     await sender?.close();
     await Promise.all([outbox.close(), ingress.close(), workerQueues.close()]);
     await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(consumerConnection)]);

@@ -37,7 +37,7 @@ export class RedisDispatchStore implements DispatchStore {
     // worker). Then the `dispatched` message and the job: one connection, so Redis applies them in
     // this order and no worker can report `running` before `dispatched` is out.
     await redis.set(keys.route(jobId), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S);
-    this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
+    this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: payload.priorAttempts ?? 0 });
     await this.options.workerQueues.get(workerId).add('job', { ...payload, dispatchedAt }, workerJobOptions(jobId, BULLMQ_PRIORITY[payload.priority], config));
   }
 

@@ -23,10 +23,12 @@ export interface FleetViewWorker {
 
 /**
  * The dispatcher's fleet view around the shared `FleetIndex`: re-read from
- * Redis about once a second, and between reads adjusted by this dispatcher's
- * own dispatches (+1 job, + its expected work) and completion messages (−1),
- * so a decision never waits on Redis. Queued work (for `sed` and `cost`) is
- * the sum of the expected service times of the jobs it routed there.
+ * Redis about once a second, and between reads adjusted by what this dispatcher
+ * knows of its own: its dispatches (+1 job, + its expected work) and their
+ * completion messages (−1), so a decision never waits on Redis. Other
+ * dispatchers' sends and completions show at the next read. Queued work (for
+ * `sed` and `cost`) is the sum of the expected service times of the jobs it
+ * routed there.
  */
 export class FleetView {
   readonly index: FleetIndex;
@@ -104,14 +106,18 @@ export class FleetView {
     this.inFlight.set(jobId, { position, workMs, at: now, seq });
   }
 
-  /** A job finished (or went back to wait for a retry) on `workerId`. */
-  onFinished(jobId: string, workerId: string, now: number, final: boolean): void {
+  /**
+   * A job finished (or went back to wait for a retry). Only a job this dispatcher sent lowers its
+   * worker's count: another dispatcher's was never added here between reads (the next read drops
+   * it), so lowering for it too would undercount the worker and send it more than its share.
+   */
+  onFinished(jobId: string, now: number, final: boolean): void {
     // A retried job comes back to the active list under the same id: only a final end is remembered.
     if (final) this.recentlyFinished.set(jobId, now);
     const entry = this.inFlight.get(jobId);
+    if (entry === undefined) return;
     this.inFlight.delete(jobId);
-    const position = entry?.position ?? this.index.indexOf(workerId);
-    if (position !== -1) this.index.completed(position, entry?.workMs ?? 0);
+    this.index.completed(entry.position, entry.workMs);
   }
 
   /** A worker announced it is draining or leaving: stop routing to it before the next refresh. */

@@ -10,14 +10,17 @@ export interface StatusListenerOptions {
   readonly holder: Pick<JobHolder, 'round' | 'cancel'> | null;
   /** Re-reads the fleet (a worker joined). */
   readonly refreshFleet: () => Promise<void>;
+  /** A worker is draining or has left: its waiting jobs are taken back now (`DeadWorkerRecovery.handOver`). */
+  readonly handOver: (workerId: string) => void;
   readonly logger: Pick<Logger, 'warn'>;
   /** @defaultValue Date.now */
   readonly now?: () => number;
 }
 
 /**
- * The dispatcher's pub/sub messages: a job finished on a worker (one job fewer there, and maybe
- * room for a held one), a worker joined or is leaving, and (late binding only) a cancel request.
+ * The dispatcher's pub/sub messages: a job finished on a worker (one job fewer there if this
+ * dispatcher sent it, and maybe room for a held one), a worker joined or is leaving (its waiting
+ * jobs are taken back at once), and (late binding only) a cancel request.
  */
 export class StatusListener {
   private readonly now: () => number;
@@ -40,12 +43,15 @@ export class StatusListener {
         const message = JSON.parse(text) as StatusMessage;
         const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
         if (!finished || message.worker === undefined) return;
-        fleet.onFinished(message.id, message.worker, this.now(), message.retry !== true);
+        fleet.onFinished(message.id, this.now(), message.retry !== true);
         holder?.round(message.worker);
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
         if (message.event === 'joined') void this.options.refreshFleet().catch(() => undefined);
-        else fleet.markUnavailable(message.worker);
+        else {
+          fleet.markUnavailable(message.worker);
+          this.options.handOver(message.worker);
+        }
       } else if (channel === keys.cancelChannel) holder?.cancel(text);
     } catch (error) {
       this.options.logger.warn({ err: String(error) }, 'bad pub/sub message');

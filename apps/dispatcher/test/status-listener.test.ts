@@ -20,6 +20,7 @@ function setup(lateBinding = true) {
       calls.push('refresh');
       return Promise.resolve();
     },
+    handOver: (worker) => calls.push(`hand over ${worker}`),
     logger: { warn: (_fields: unknown, message?: string) => warnings.push(message ?? '') },
     now: () => 5,
   });
@@ -39,6 +40,15 @@ describe('StatusListener', () => {
     expect(s.calls).toEqual(['round gpu-0', 'round gpu-0', 'round gpu-0']);
   });
 
+  it('a job another dispatcher sent leaves the count alone: it was never added here, the next read drops it', () => {
+    const s = setup();
+    s.status({ id: 'sent-by-another', status: 'completed', worker: 'gpu-0', at: 1 });
+    s.status({ id: 'also-by-another', status: 'failed', worker: 'gpu-0', retry: true, at: 1 });
+    expect(s.depth()).toBe(2);
+    // Still a chance to bind a held job: the read that follows may show the room.
+    expect(s.calls).toEqual(['round gpu-0', 'round gpu-0']);
+  });
+
   it('a failed attempt put back for a retry also frees the slot, but is not remembered as finished', () => {
     const s = setup();
     s.status({ id: 'b', status: 'failed', worker: 'gpu-0', retry: true, at: 1 });
@@ -55,12 +65,14 @@ describe('StatusListener', () => {
     expect(s.calls).toEqual([]);
   });
 
-  it('a worker joined: the fleet is re-read; draining or left: it gets no more jobs before the next read', () => {
+  it('a worker joined: the fleet is re-read; draining or left: it gets no more jobs and its waiting ones are handed over at once', () => {
     const s = setup();
     s.listener.handle(keys.fleetChannel, JSON.stringify({ worker: 'gpu-1', event: 'joined', at: 1 }));
     expect(s.calls).toEqual(['refresh']);
-    s.listener.handle(keys.fleetChannel, JSON.stringify({ worker: 'gpu-0', event: 'left', at: 1 }));
+    s.listener.handle(keys.fleetChannel, JSON.stringify({ worker: 'gpu-0', event: 'draining', at: 1 }));
     expect(s.fleet.index.eligible('m')).toEqual([]);
+    s.listener.handle(keys.fleetChannel, JSON.stringify({ worker: 'gpu-0', event: 'left', at: 2 }));
+    expect(s.calls).toEqual(['refresh', 'hand over gpu-0', 'hand over gpu-0']);
   });
 
   it('passes a cancel request to the holder, and listens for them only when it holds jobs', () => {

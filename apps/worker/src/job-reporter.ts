@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { USAGE_FIELDS, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
+import { USAGE_FIELDS, executionsStarted, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -31,8 +31,8 @@ export class JobReporter {
     this.log = options.logger.child({ worker: options.worker.id });
   }
 
-  running(job: Pick<ReportedJob, 'id' | 'attemptsStarted'>): void {
-    this.publish({ id: job.id ?? '', status: 'running', worker: this.options.worker.id, at: Date.now(), attempt: job.attemptsStarted });
+  running(job: Pick<ReportedJob, 'id' | 'data' | 'attemptsStarted'>): void {
+    this.publish({ id: job.id ?? '', status: 'running', worker: this.options.worker.id, at: Date.now(), attempt: executionsStarted(job.data, job.attemptsStarted) });
   }
 
   completed(job: ReportedJob): void {
@@ -48,7 +48,7 @@ export class JobReporter {
     // BullMQ sets finishedOn only when no retry is left.
     if (job.finishedOn === undefined) {
       outbox.forget(id);
-      this.publish({ id, status: 'dispatched', worker: worker.id, retry: true, at: Date.now(), attempt: job.attemptsStarted });
+      this.publish({ id, status: 'dispatched', worker: worker.id, retry: true, at: Date.now(), attempt: executionsStarted(job.data, job.attemptsStarted) });
       metrics.jobsCompleted.inc({ model: job.data.model, class: worker.class, worker: worker.id, outcome: 'retried' });
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
@@ -66,7 +66,7 @@ export class JobReporter {
   private finish(job: ReportedJob, status: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { worker, outbox } = this.options;
     const id = job.id ?? '';
-    this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted });
+    this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: executionsStarted(job.data, job.attemptsStarted) });
     outbox
       .release(id, job.data)
       // The reserved delivery still fires after WEBHOOK_RECHECK_MS.
