@@ -159,6 +159,26 @@ describe('taking back the jobs of a dead worker', () => {
   });
 });
 
+describe('a job whose dispatcher has not finished its ingress job', () => {
+  it('is left in the worker queue until the ingress job is gone, then sent back (an add while it is there would be ignored)', async () => {
+    const [id = ''] = await routedToGpu0(1);
+    // The routing dispatcher's ingress job, not yet completed (it is removed on completion).
+    await ingress.add('job', { model: 'default', input: 0, priority: 'normal', createdAt: Date.now(), owner: 'anonymous' }, { jobId: id });
+    const d = dispatcher();
+    d.recovery.check(gpu0(null, { waiting: 1 }), Date.now());
+    await d.recovery.idle();
+    expect(d.added).toEqual([]);
+    expect(await workerQueue.getJob(id)).toBeDefined();
+    await (await ingress.getJob(id))?.remove();
+    d.recovery.check(gpu0(null, { waiting: 1 }), Date.now());
+    await d.recovery.idle();
+    expect(d.added).toEqual([id]);
+    expect((await ingressPayloads()).has(id)).toBe(true);
+    // Its route to the dead worker is gone: taken from ingress again, it is routed afresh.
+    expect(await connections[0]?.get(keys.route(id))).toBeNull();
+  });
+});
+
 describe('a worker that is not dead', () => {
   it('keeps every job while its descriptor says live (it returned)', async () => {
     await routedToGpu0(5);

@@ -69,6 +69,12 @@ redis.call('HSET', KEYS[1], ARGV[1], tostring(now) .. '|' .. rest)
 return rest
 `;
 
+/** Deletes a job's route if it still names this worker. */
+const FORGET_ROUTE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /** `<attemptsStarted>|<from>|<data>` as the scripts store it (after the claim time). */
 function decodeClaim(id: string, record: string): ClaimedJob {
   const first = record.indexOf('|');
@@ -126,8 +132,17 @@ export class StrandedJobs {
     return [...new Set(lists.flat())];
   }
 
-  /** Claims those of `ids` that are still stranded (see `CLAIM`); the others were claimed, finished or taken by a live worker. */
-  async claim(workerId: string, ids: readonly string[]): Promise<ClaimedJob[]> {
+  /**
+   * Claims those of `ids` that are still stranded (see `CLAIM`); the others were claimed, finished
+   * or taken by a live worker. A job whose ingress job still exists is left for a later pass: the
+   * dispatcher that routed it has added it to the worker's queue but not yet finished its ingress
+   * job (or died in between, and the ingress job will be routed again), and an ingress add of that
+   * id now would be ignored, then removed with the ingress job it collided with: the job lost. Once
+   * the ingress job is seen gone, the worker job was added before it went, so the claim that
+   * follows takes a job whose ingress add will stand.
+   */
+  async claim(workerId: string, candidates: readonly string[]): Promise<ClaimedJob[]> {
+    const ids = await this.withoutIngressJob(candidates);
     if (ids.length === 0) return [];
     const queue = workerQueueName(workerId);
     const k = this.keys;
@@ -151,9 +166,29 @@ export class StrandedJobs {
     return claimed;
   }
 
-  /** The claimed jobs are in ingress: their records go. */
+  /**
+   * The claimed jobs are in ingress: their records go, and so do their routes to this worker (a
+   * route read when the job is taken from ingress again means "keep this route", and this one
+   * names a worker that will not run it; a route written since names its next worker and stays).
+   */
   async settle(workerId: string, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.hdel(this.keys.recovering(workerId), ...ids);
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.eval(FORGET_ROUTE, 1, this.keys.route(id), workerId);
+    pipeline.hdel(this.keys.recovering(workerId), ...ids);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
+  private async withoutIngressJob(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.exists(this.keys.jobHash(INGRESS_QUEUE, id));
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.filter((_, i) => {
+      const [error, exists] = replies[i] ?? [null, 1];
+      if (error) throw error;
+      return exists === 0;
+    });
   }
 
   /**
