@@ -23,12 +23,11 @@ export interface FleetViewWorker {
 
 /**
  * The dispatcher's fleet view around the shared `FleetIndex`: re-read from
- * Redis about once a second, and between reads adjusted by what this dispatcher
- * knows of its own: its dispatches (+1 job, + its expected work) and their
- * completion messages (−1), so a decision never waits on Redis. Other
- * dispatchers' sends and completions show at the next read. Queued work (for
- * `sed` and `cost`) is the sum of the expected service times of the jobs it
- * routed there.
+ * Redis about once a second, and between reads adjusted by the sends it knows
+ * of (its own, +1 job and its expected work, and those other dispatchers
+ * announce on the status channel) and their completion messages (−1), so a
+ * decision never waits on Redis. Queued work (for `sed` and `cost`) is the sum
+ * of the expected service times of the jobs it knows were routed there.
  */
 export class FleetView {
   readonly index: FleetIndex;
@@ -107,9 +106,27 @@ export class FleetView {
   }
 
   /**
-   * A job finished (or went back to wait for a retry). Only a job this dispatcher sent lowers its
-   * worker's count: another dispatcher's was never added here between reads (the next read drops
-   * it), so lowering for it too would undercount the worker and send it more than its share.
+   * Another dispatcher announced a send (its `dispatched` message, published right before its
+   * worker-queue add): counted like an own send until its end, so dispatchers do not all fill the
+   * same free slot between reads. The expected work is the worker's typical job (the payload is not
+   * in the message). A message of this dispatcher's own send is skipped (already counted).
+   */
+  onDispatchedElsewhere(jobId: string, workerId: string, now: number): void {
+    if (this.inFlight.has(jobId)) return;
+    const position = this.index.indexOf(workerId);
+    if (position === -1) return;
+    const worker = this.index.worker(position);
+    const workMs = this.typicalServiceMs(worker.class, worker.models);
+    this.index.dispatched(position, workMs);
+    // Received after a read was sent, it is counted on top of that read (like an own send after it).
+    this.inFlight.set(jobId, { position, workMs, at: now, seq: ++this.sendSeq });
+  }
+
+  /**
+   * A job finished (or went back to wait for a retry). Only a job counted here lowers its worker's
+   * count (its own sends and the announced sends of others): one whose send was never counted (its
+   * announcement came before this dispatcher subscribed) is already out of the next read, so
+   * lowering for it too would undercount the worker and send it more than its share.
    */
   onFinished(jobId: string, now: number, final: boolean): void {
     // A retried job comes back to the active list under the same id: only a final end is remembered.

@@ -5,7 +5,7 @@ import type { JobHolder } from './job-holder.js';
 
 export interface StatusListenerOptions {
   readonly keys: Pick<KeySpace, 'statusChannel' | 'fleetChannel' | 'cancelChannel'>;
-  readonly fleet: Pick<FleetView, 'onFinished' | 'markUnavailable'>;
+  readonly fleet: Pick<FleetView, 'onDispatchedElsewhere' | 'onFinished' | 'markUnavailable'>;
   /** The held jobs of a late-binding dispatcher; null for a policy that binds on arrival. */
   readonly holder: Pick<JobHolder, 'round' | 'cancel'> | null;
   /** Re-reads the fleet (a worker joined). */
@@ -18,8 +18,9 @@ export interface StatusListenerOptions {
 }
 
 /**
- * The dispatcher's pub/sub messages: a job finished on a worker (one job fewer there if this
- * dispatcher sent it, and maybe room for a held one), a worker joined or is leaving (its waiting
+ * The dispatcher's pub/sub messages: another dispatcher sent a job (one more on its worker), a
+ * job finished on a worker (one fewer there if its send was counted here, and maybe room for a
+ * held one), a worker joined or is leaving (its waiting
  * jobs are taken back at once), and (late binding only) a cancel request.
  */
 export class StatusListener {
@@ -41,6 +42,10 @@ export class StatusListener {
     try {
       if (channel === keys.statusChannel) {
         const message = JSON.parse(text) as StatusMessage;
+        if (message.status === 'dispatched' && message.retry !== true) {
+          if (message.worker !== undefined) fleet.onDispatchedElsewhere(message.id, message.worker, this.now());
+          return;
+        }
         const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
         if (!finished || message.worker === undefined) return;
         fleet.onFinished(message.id, this.now(), message.retry !== true);

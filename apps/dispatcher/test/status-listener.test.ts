@@ -40,10 +40,20 @@ describe('StatusListener', () => {
     expect(s.calls).toEqual(['round gpu-0', 'round gpu-0', 'round gpu-0']);
   });
 
-  it('a job another dispatcher sent leaves the count alone: it was never added here, the next read drops it', () => {
+  it('counts a send another dispatcher announces until it ends; its own announcements are not counted twice', () => {
     const s = setup();
-    s.status({ id: 'sent-by-another', status: 'completed', worker: 'gpu-0', at: 1 });
-    s.status({ id: 'also-by-another', status: 'failed', worker: 'gpu-0', retry: true, at: 1 });
+    s.status({ id: 'x', status: 'dispatched', worker: 'gpu-0', at: 1, attempt: 0 });
+    expect(s.depth()).toBe(3);
+    s.status({ id: 'a', status: 'dispatched', worker: 'gpu-0', at: 1, attempt: 0 });
+    expect(s.depth()).toBe(3);
+    s.status({ id: 'x', status: 'completed', worker: 'gpu-0', at: 2 });
+    expect(s.depth()).toBe(2);
+  });
+
+  it('a job whose send was never counted here (announced before it subscribed) leaves the count alone: the next read drops it', () => {
+    const s = setup();
+    s.status({ id: 'sent-before', status: 'completed', worker: 'gpu-0', at: 1 });
+    s.status({ id: 'also-before', status: 'failed', worker: 'gpu-0', retry: true, at: 1 });
     expect(s.depth()).toBe(2);
     // Still a chance to bind a held job: the read that follows may show the room.
     expect(s.calls).toEqual(['round gpu-0', 'round gpu-0']);
@@ -56,9 +66,8 @@ describe('StatusListener', () => {
     expect(s.calls).toEqual(['round gpu-0']);
   });
 
-  it('ignores status changes that free nothing: queued, dispatched, running, and a job without a worker', () => {
+  it('ignores status changes that free nothing: running, and a job without a worker', () => {
     const s = setup();
-    s.status({ id: 'a', status: 'dispatched', worker: 'gpu-0', at: 1 });
     s.status({ id: 'a', status: 'running', worker: 'gpu-0', at: 1 });
     s.status({ id: 'c', status: 'cancelled', at: 1 });
     expect(s.depth()).toBe(2);
