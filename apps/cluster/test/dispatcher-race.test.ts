@@ -86,11 +86,13 @@ describe('two dispatchers and a worker host killed with a backlog', () => {
     const diedMidJob = [...runs.values()].filter((r) => r.length === 2 && r[0]?.workerId === 'gpu-0' && byId.get(r[0].jobId)?.worker?.id !== 'gpu-0');
     const ranTwice = [...runs.values()].filter((r) => r.length > 1 && !diedMidJob.includes(r));
     expect(ranTwice.map((r) => r.map((e) => `${e.jobId} on ${e.workerId}`).join(', '))).toEqual([]);
-    expect(diedMidJob.length).toBeLessThanOrEqual(2);
-    for (const id of ids) {
-      expect(runs.get(id)?.length, `executions of ${id}`).toBe(1 + (diedMidJob.some((r) => r[0]?.jobId === id) ? 1 : 0));
-      expect(byId.get(id)?.attempts, `attempts of ${id}`).toBe(runs.get(id)?.length);
-    }
+    for (const id of ids) expect(runs.get(id)?.length, `executions of ${id}`).toBe(1 + (diedMidJob.some((r) => r[0]?.jobId === id) ? 1 : 0));
+    // `attempts` counts every execution across the re-route. A job gpu-0 had taken (BullMQ counts the
+    // attempt) but not yet started executing when killed shows one attempt more than the log's runs.
+    const takenNotRun = ids.filter((id) => byId.get(id)?.attempts === (runs.get(id)?.length ?? 0) + 1);
+    expect(ids.filter((id) => byId.get(id)?.attempts !== runs.get(id)?.length && !takenNotRun.includes(id))).toEqual([]);
+    // gpu-0 (2 slots) held at most 2 jobs when it died.
+    expect(diedMidJob.length + takenNotRun.length).toBeLessThanOrEqual(2);
     // The race took place: most jobs were stranded on gpu-0 and routed again.
     expect(views.filter((view) => view.worker?.id !== 'gpu-0').length).toBeGreaterThan(150);
   }, 120_000);

@@ -8,7 +8,12 @@ interface InFlight {
   at: number;
   /** Order in which its worker-queue add was sent (see `nextSendSeq`). */
   seq: number;
+  /** Sent by this dispatcher (not announced by another). */
+  own: boolean;
 }
+
+/** Whose send a finished job was, as far as this view counted it. */
+export type FinishedSend = 'own' | 'announced' | 'uncounted';
 
 /** How long a completion is remembered for reconciling reads (far longer than one read takes). */
 const RECENTLY_FINISHED_MS = 10_000;
@@ -102,7 +107,7 @@ export class FleetView {
     const position = this.index.indexOf(workerId);
     if (position === -1) return;
     this.index.dispatched(position, workMs);
-    this.inFlight.set(jobId, { position, workMs, at: now, seq });
+    this.inFlight.set(jobId, { position, workMs, at: now, seq, own: true });
   }
 
   /**
@@ -119,7 +124,7 @@ export class FleetView {
     const workMs = this.typicalServiceMs(worker.class, worker.models);
     this.index.dispatched(position, workMs);
     // Received after a read was sent, it is counted on top of that read (like an own send after it).
-    this.inFlight.set(jobId, { position, workMs, at: now, seq: ++this.sendSeq });
+    this.inFlight.set(jobId, { position, workMs, at: now, seq: ++this.sendSeq, own: false });
   }
 
   /**
@@ -128,13 +133,14 @@ export class FleetView {
    * announcement came before this dispatcher subscribed) is already out of the next read, so
    * lowering for it too would undercount the worker and send it more than its share.
    */
-  onFinished(jobId: string, now: number, final: boolean): void {
+  onFinished(jobId: string, now: number, final: boolean): FinishedSend {
     // A retried job comes back to the active list under the same id: only a final end is remembered.
     if (final) this.recentlyFinished.set(jobId, now);
     const entry = this.inFlight.get(jobId);
-    if (entry === undefined) return;
+    if (entry === undefined) return 'uncounted';
     this.inFlight.delete(jobId);
     this.index.completed(entry.position, entry.workMs);
+    return entry.own ? 'own' : 'announced';
   }
 
   /** A worker announced it is draining or leaving: stop routing to it before the next refresh. */

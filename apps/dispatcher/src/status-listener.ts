@@ -15,7 +15,11 @@ export interface StatusListenerOptions {
   readonly logger: Pick<Logger, 'warn'>;
   /** @defaultValue Date.now */
   readonly now?: () => number;
+  /** How long after the dispatcher that sent a finished job this one looks at the freed slot. @defaultValue 20 */
+  readonly otherRoundDelayMs?: number;
 }
+
+const OTHER_ROUND_DELAY_MS = 20;
 
 /**
  * The dispatcher's pub/sub messages: another dispatcher sent a job (one more on its worker), a
@@ -25,9 +29,11 @@ export interface StatusListenerOptions {
  */
 export class StatusListener {
   private readonly now: () => number;
+  private readonly otherRoundDelayMs: number;
 
   constructor(private readonly options: StatusListenerOptions) {
     this.now = options.now ?? Date.now;
+    this.otherRoundDelayMs = options.otherRoundDelayMs ?? OTHER_ROUND_DELAY_MS;
   }
 
   /** The channels to subscribe to: cancel requests only when jobs are held here. */
@@ -48,8 +54,13 @@ export class StatusListener {
         }
         const finished = message.status === 'completed' || message.status === 'failed' || message.status === 'cancelled' || message.retry === true;
         if (!finished || message.worker === undefined) return;
-        fleet.onFinished(message.id, this.now(), message.retry !== true);
-        holder?.round(message.worker);
+        const send = fleet.onFinished(message.id, this.now(), message.retry !== true);
+        const worker = message.worker;
+        // The dispatcher that sent the job binds to the freed slot first; the others a moment later,
+        // once its `dispatched` has reached them, so two do not fill one slot (when it binds none, the
+        // slot waits that moment).
+        if (send === 'own') holder?.round(worker);
+        else if (holder !== null) setTimeout(() => holder.round(worker), this.otherRoundDelayMs).unref();
       } else if (channel === keys.fleetChannel) {
         const message = JSON.parse(text) as FleetMessage;
         if (message.event === 'joined') void this.options.refreshFleet().catch(() => undefined);

@@ -23,6 +23,7 @@ function setup(lateBinding = true) {
     handOver: (worker) => calls.push(`hand over ${worker}`),
     logger: { warn: (_fields: unknown, message?: string) => warnings.push(message ?? '') },
     now: () => 5,
+    otherRoundDelayMs: 5,
   });
   const depth = (): number => fleet.index.worker(fleet.index.indexOf('gpu-0')).depth;
   const status = (message: StatusMessage): void => listener.handle(keys.statusChannel, JSON.stringify(message));
@@ -30,14 +31,22 @@ function setup(lateBinding = true) {
 }
 
 describe('StatusListener', () => {
-  it('a job finished on a worker: one job fewer there, then a round that may bind a held job to it', () => {
+  it('a job it sent finished: one job fewer there, then at once a round that may bind a held job to it', () => {
     const s = setup();
     s.status({ id: 'a', status: 'completed', worker: 'gpu-0', at: 1 });
     expect(s.depth()).toBe(1);
     s.status({ id: 'b', status: 'failed', worker: 'gpu-0', at: 1 });
     expect(s.depth()).toBe(0);
-    s.status({ id: 'c', status: 'cancelled', worker: 'gpu-0', at: 1 });
-    expect(s.calls).toEqual(['round gpu-0', 'round gpu-0', 'round gpu-0']);
+    expect(s.calls).toEqual(['round gpu-0', 'round gpu-0']);
+  });
+
+  it("another dispatcher's job finished: its round comes a moment later, after that dispatcher's own bind", async () => {
+    const s = setup();
+    s.status({ id: 'x', status: 'dispatched', worker: 'gpu-0', at: 1, attempt: 0 });
+    s.status({ id: 'x', status: 'completed', worker: 'gpu-0', at: 2 });
+    expect(s.calls).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.calls).toEqual(['round gpu-0']);
   });
 
   it('counts a send another dispatcher announces until it ends; its own announcements are not counted twice', () => {
@@ -50,12 +59,13 @@ describe('StatusListener', () => {
     expect(s.depth()).toBe(2);
   });
 
-  it('a job whose send was never counted here (announced before it subscribed) leaves the count alone: the next read drops it', () => {
+  it('a job whose send was never counted here (announced before it subscribed) leaves the count alone: the next read drops it', async () => {
     const s = setup();
     s.status({ id: 'sent-before', status: 'completed', worker: 'gpu-0', at: 1 });
     s.status({ id: 'also-before', status: 'failed', worker: 'gpu-0', retry: true, at: 1 });
     expect(s.depth()).toBe(2);
-    // Still a chance to bind a held job: the read that follows may show the room.
+    // Still a chance to bind a held job, later: the read that follows may show the room.
+    await new Promise((r) => setTimeout(r, 20));
     expect(s.calls).toEqual(['round gpu-0', 'round gpu-0']);
   });
 
