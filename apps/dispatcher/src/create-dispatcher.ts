@@ -4,6 +4,7 @@ import { INGRESS_QUEUE, expectedWaitIntervalMs, keySpace, loadCatalog, seededRng
 import {
   JobReader,
   RedisErrorLog,
+  StrandedJobs,
   WebhookOutbox,
   closeRedis,
   consumerOptions,
@@ -140,7 +141,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     logger,
   });
 
-  const recovery = new DeadWorkerRecovery({ config, keys, redis, ingress, reader, workerQueue: (id) => workerQueues.get(id), publish, logger });
+  const recovery = new DeadWorkerRecovery({ config, stranded: new StrandedJobs(redis, keys), ingress, metrics, publish, logger });
   const gauges = new FleetGauges({ metrics, policy: policyName, models: catalog.models });
   const ingressWaiting = new IngressWaiting({ redis, keys, models: Object.keys(catalog.models), logger });
   const waits = new ExpectedWaitPublisher({
@@ -171,7 +172,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   });
   await refresh.refresh().catch((error: unknown) => logger.warn({ err: String(error) }, 'initial fleet read failed'));
 
-  const listener = new StatusListener({ keys, fleet, holder, refreshFleet: () => refresh.refresh(), logger });
+  const listener = new StatusListener({ keys, fleet, holder, refreshFleet: () => refresh.refresh(), handOver: (id) => recovery.handOver(id), logger });
   subscriber.on('message', (channel: string, text: string) => listener.handle(channel, text));
   await subscribeWhenReady(subscriber, listener.channels);
   refresh.start();
@@ -209,6 +210,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
     const closed = consumer.close();
     holder?.release();
     await closed;
+    await recovery.idle();
     await sender?.close();
     await Promise.all([outbox.close(), ingress.close(), workerQueues.close()]);
     await Promise.all([closeRedis(redis), closeRedis(subscriber), closeRedis(consumerConnection)]);

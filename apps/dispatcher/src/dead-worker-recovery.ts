@@ -1,82 +1,144 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { BULLMQ_PRIORITY, workerQueueName, type Config, type JobPayload, type KeySpace } from '@sched/core';
-import { ingressJobOptions, type ErrorLogger, type JobReader, type WorkerQueueState } from '@sched/runtime';
+import { BULLMQ_PRIORITY, type Config, type JobPayload } from '@sched/core';
+import { ingressJobOptions, type ClaimedJob, type ErrorLogger, type StrandedFrom, type StrandedJobs, type WorkerQueueState } from '@sched/runtime';
 import type { PublishStatus } from './status-publisher.js';
 
 export interface DeadWorkerRecoveryOptions {
   readonly config: Pick<Config, 'DEAD_WORKER_GRACE_MS' | 'RESULT_TTL_S'>;
-  readonly keys: Pick<KeySpace, 'jobLock' | 'workerDescriptor'>;
-  readonly redis: Pick<Redis, 'exists'>;
-  readonly ingress: Pick<Queue<JobPayload>, 'add'>;
-  /** Reads a job as the API does: after a move, a job no read finds is sent back once more. */
-  readonly reader: Pick<JobReader, 'read'>;
-  workerQueue(workerId: string): Pick<Queue<JobPayload>, 'getJobs'>;
+  readonly stranded: Pick<StrandedJobs, 'candidates' | 'claim' | 'settle' | 'takeOverExpired'>;
+  readonly ingress: Pick<Queue<JobPayload>, 'addBulk'>;
+  /** `sched_jobs_rerouted_total`. */
+  readonly metrics: { readonly rerouted: { inc(labels: { reason: Reason; state: StrandedFrom }): void } };
   readonly publish: PublishStatus;
   readonly logger: Pick<ErrorLogger, 'info' | 'warn'>;
+  /**
+   * A claim not settled this long after it was made is taken over by another dispatcher (its
+   * dispatcher died between the claim and the ingress add). @defaultValue 30,000
+   */
+  readonly claimLeaseMs?: number;
+  /** @defaultValue Date.now */
+  readonly now?: () => number;
 }
 
-/** Jobs moved per pass and worker; the next refresh takes the rest. */
+/** Jobs claimed per script call; a pass goes on until none is left. */
 const BATCH = 200;
+const CLAIM_LEASE_MS = 30_000;
+
+/** Why a worker's jobs are taken back, as the `reason` label of `sched_jobs_rerouted_total`. */
+type Reason = 'worker_gone' | 'worker_draining';
 
 /**
- * A worker whose descriptor expired more than DEAD_WORKER_GRACE_MS ago is dead:
- * nothing will consume its queue (a restarted worker with the same id within the
- * grace takes its jobs back itself). Its jobs go back to ingress with the same id
- * and are routed again. Active jobs are moved only once their lock has expired.
- * Ingress first, then removal from the dead queue: a crash in between runs a job
- * twice at worst (at-least-once), never loses it.
+ * Takes back the jobs of a worker that will not run them and sends them to ingress, to be routed
+ * again: a worker whose descriptor is gone (dead, or left) for DEAD_WORKER_GRACE_MS as this
+ * dispatcher measures it (0 by default: the descriptor's own expiry, three heartbeats, is the
+ * detection), or one that is draining (its waiting jobs at once, on its `draining` or `left`
+ * event). Jobs a worker took are taken back only once their lock expired.
  *
- * The worker may return while a pass runs (a restarted host, after the grace). The pass then
- * stops: the worker takes the rest back itself. A job already sent back can meanwhile have
- * been routed to that same worker again; its add was a no-op (the job was still in the queue,
- * and BullMQ ignores an add of an id it holds), so the removal that follows took the job's
- * only copy. Hence each move ends with a read, and a job no read finds goes back to ingress
- * once more (found by `npm run chaos`: a restarted host lost 96 of 451 stranded jobs).
+ * Any number of dispatchers do this at once: each job is claimed by one atomic script
+ * (`StrandedJobs.claim`) that removes it from the worker's queue, and only the dispatcher whose
+ * script removed it adds it to ingress. A job's executions so far go with it (`priorAttempts`).
  */
 export class DeadWorkerRecovery {
-  private readonly running = new Set<string>();
+  private readonly running = new Map<string, { again: boolean }>();
+  private readonly passes = new Set<Promise<void>>();
+  /** When this dispatcher first read each worker's descriptor as gone (its own clock: no other machine's time is compared). */
+  private readonly goneSince = new Map<string, number>();
+  /** When each gone worker's unsettled claims were last looked at. */
+  private readonly sweptAt = new Map<string, number>();
+  private readonly leaseMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly options: DeadWorkerRecoveryOptions) {}
+  constructor(private readonly options: DeadWorkerRecoveryOptions) {
+    this.leaseMs = options.claimLeaseMs ?? CLAIM_LEASE_MS;
+    this.now = options.now ?? Date.now;
+  }
 
-  /** Starts recovery of every dead worker with jobs left; never throws. */
+  /** Starts taking back the jobs of every gone or draining worker that has some; never throws. */
   check(states: readonly WorkerQueueState[], now: number): void {
     for (const s of states) {
-      const stranded = s.waiting + s.active + s.delayed;
-      if (s.descriptor !== null || stranded === 0 || now - s.lastSeenAt < this.options.config.DEAD_WORKER_GRACE_MS) continue;
-      if (this.running.has(s.id)) continue;
-      this.running.add(s.id);
-      this.recover(s.id)
-        .catch((error: unknown) => this.options.logger.warn({ worker: s.id, err: String(error) }, 'dead-worker recovery failed'))
-        .finally(() => this.running.delete(s.id));
+      if (s.descriptor !== null) {
+        this.goneSince.delete(s.id);
+        if (s.descriptor.state === 'draining' && s.waiting + s.delayed > 0) this.start(s.id, 'worker_draining');
+        continue;
+      }
+      const since = this.goneSince.get(s.id) ?? now;
+      this.goneSince.set(s.id, since);
+      if (now - since < this.options.config.DEAD_WORKER_GRACE_MS) continue;
+      // Claims a dispatcher left unsettled are looked for once per lease, even in an empty queue.
+      const sweepDue = now - (this.sweptAt.get(s.id) ?? -Infinity) >= this.leaseMs;
+      if (s.waiting + s.active + s.delayed === 0 && !sweepDue) continue;
+      this.sweptAt.set(s.id, now);
+      this.start(s.id, 'worker_gone');
     }
   }
 
-  private async recover(workerId: string): Promise<void> {
-    const { ingress, keys, redis, config, logger, reader } = this.options;
-    const queue = this.options.workerQueue(workerId);
-    const jobs = await queue.getJobs(['active', 'wait', 'prioritized', 'delayed'], 0, BATCH - 1);
-    let moved = 0;
-    for (const job of jobs) {
-      const id = job.id;
-      if (id === undefined) continue;
-      if ((await redis.exists(keys.workerDescriptor(workerId))) === 1) {
-        logger.info({ worker: workerId, moved }, 'dead worker is back; it takes its remaining jobs itself');
-        break;
-      }
-      if ((await redis.exists(keys.jobLock(workerQueueName(workerId), id))) === 1) continue;
-      const { dispatchedAt: _dispatchedAt, ...payload } = job.data;
-      const options = ingressJobOptions(id, BULLMQ_PRIORITY[payload.priority], config);
-      await ingress.add('job', payload, options);
-      await job.remove();
-      if ((await reader.read(id)) === null) {
-        logger.warn({ jobId: id, worker: workerId }, 'job sent back was routed to its returning worker before its removal; sent back again');
-        await ingress.add('job', payload, options);
-      }
-      this.options.publish({ id, status: 'queued', at: Date.now() });
-      logger.info({ jobId: id, worker: workerId }, 'job of a dead worker sent back for routing');
-      moved++;
+  /** A worker announced it is draining or has left: its waiting jobs go back now, not at the next refresh. */
+  handOver(workerId: string): void {
+    this.start(workerId, 'worker_draining');
+  }
+
+  /** One pass per worker at a time; a request during a pass runs one more after it. */
+  private start(workerId: string, reason: Reason): void {
+    const pass = this.running.get(workerId);
+    if (pass !== undefined) {
+      pass.again = true;
+      return;
     }
-    if (moved > 0) logger.warn({ worker: workerId, moved }, 'recovered jobs from a dead worker');
+    const state = { again: false };
+    this.running.set(workerId, state);
+    const run = async (): Promise<void> => {
+      do {
+        state.again = false;
+        await this.recover(workerId, reason);
+      } while (state.again);
+    };
+    const done = run()
+      .catch((error: unknown) => this.options.logger.warn({ worker: workerId, err: String(error) }, 'taking back the jobs of a worker failed'))
+      .finally(() => {
+        this.running.delete(workerId);
+        this.passes.delete(done);
+      });
+    this.passes.add(done);
+  }
+
+  /** Resolves once no pass runs (before the connections close). */
+  async idle(): Promise<void> {
+    while (this.passes.size > 0) await Promise.all(this.passes);
+  }
+
+  private async recover(workerId: string, reason: Reason): Promise<void> {
+    const { stranded, logger } = this.options;
+    let moved = 0;
+    for (;;) {
+      const ids = await stranded.candidates(workerId, BATCH);
+      const claimed = await stranded.claim(workerId, ids);
+      if (claimed.length === 0) break;
+      await this.sendBack(workerId, claimed, claimed.map((job) => job.id), reason);
+      moved += claimed.length;
+    }
+    if (reason === 'worker_gone') {
+      const expired = await stranded.takeOverExpired(workerId, this.leaseMs);
+      if (expired.settle.length > 0) {
+        logger.warn({ worker: workerId, claims: expired.settle.length, readded: expired.readd.length }, 'took over claims another dispatcher left unsettled');
+      }
+      await this.sendBack(workerId, expired.readd, expired.settle, reason);
+      moved += expired.readd.length;
+    }
+    if (moved > 0) logger.warn({ worker: workerId, moved, reason }, 'sent the jobs of a worker back for routing');
+  }
+
+  /** Ingress first, then the claims' records: a crash in between leaves a record another dispatcher takes over. */
+  private async sendBack(workerId: string, jobs: readonly ClaimedJob[], settle: readonly string[], reason: Reason): Promise<void> {
+    const { ingress, stranded, config, metrics, publish, logger } = this.options;
+    if (jobs.length > 0) {
+      await ingress.addBulk(jobs.map(({ id, payload }) => ({ name: 'job', data: payload, opts: ingressJobOptions(id, BULLMQ_PRIORITY[payload.priority], config) })));
+    }
+    await stranded.settle(workerId, settle);
+    const at = this.now();
+    for (const job of jobs) {
+      metrics.rerouted.inc({ reason, state: job.from });
+      publish({ id: job.id, status: 'queued', at, attempt: job.payload.priorAttempts ?? 0 });
+      logger.info({ jobId: job.id, worker: workerId, reason, from: job.from }, 'job sent back for routing');
+    }
   }
 }

@@ -39,7 +39,7 @@ export class DispatchClaims {
   }
 
   /** The send failed: the job is not in the worker's queue after all. */
-  release(jobId: string, claim: Claim): void {
-    this.options.fleet.onFinished(jobId, claim.workerId, this.now(), false);
+  release(jobId: string): void {
+    this.options.fleet.onFinished(jobId, this.now(), false);
   }
 }

@@ -44,8 +44,10 @@ export class RedisDispatchStore implements DispatchStore {
       redis.set(keys.route(jobId), workerId, 'EX', config.RESULT_TTL_S + ROUTE_GRACE_S),
       this.options.fair?.queuePlace(payload, workerId) ?? { priority: BULLMQ_PRIORITY[payload.priority] },
     ]);
-    this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: 0 });
-    const data: JobPayload = place.fairStart === undefined ? { ...payload, dispatchedAt } : { ...payload, dispatchedAt, fairStart: place.fairStart };
+    this.options.publish({ id: jobId, status: 'dispatched', worker: workerId, at: dispatchedAt, attempt: payload.priorAttempts ?? 0 });
+    // A job re-routed from another worker's queue drops the tag it had there.
+    const { fairStart: _previousTag, ...routed } = payload;
+    const data: JobPayload = place.fairStart === undefined ? { ...routed, dispatchedAt } : { ...routed, dispatchedAt, fairStart: place.fairStart };
     await this.options.workerQueues.get(workerId).add('job', data, workerJobOptions(jobId, place.priority, config));
   }
 

@@ -8,7 +8,12 @@ interface InFlight {
   at: number;
   /** Order in which its worker-queue add was sent (see `nextSendSeq`). */
   seq: number;
+  /** Sent by this dispatcher (not announced by another). */
+  own: boolean;
 }
+
+/** Whose send a finished job was, as far as this view counted it. */
+export type FinishedSend = 'own' | 'announced' | 'uncounted';
 
 /** How long a completion is remembered for reconciling reads (far longer than one read takes). */
 const RECENTLY_FINISHED_MS = 10_000;
@@ -23,10 +28,11 @@ export interface FleetViewWorker {
 
 /**
  * The dispatcher's fleet view around the shared `FleetIndex`: re-read from
- * Redis about once a second, and between reads adjusted by this dispatcher's
- * own dispatches (+1 job, + its expected work) and completion messages (−1),
- * so a decision never waits on Redis. Queued work (for `sed` and `cost`) is
- * the sum of the expected service times of the jobs it routed there.
+ * Redis about once a second, and between reads adjusted by the sends it knows
+ * of (its own, +1 job and its expected work, and those other dispatchers
+ * announce on the status channel) and their completion messages (−1), so a
+ * decision never waits on Redis. Queued work (for `sed` and `cost`) is the sum
+ * of the expected service times of the jobs it knows were routed there.
  */
 export class FleetView {
   readonly index: FleetIndex;
@@ -101,17 +107,40 @@ export class FleetView {
     const position = this.index.indexOf(workerId);
     if (position === -1) return;
     this.index.dispatched(position, workMs);
-    this.inFlight.set(jobId, { position, workMs, at: now, seq });
+    this.inFlight.set(jobId, { position, workMs, at: now, seq, own: true });
   }
 
-  /** A job finished (or went back to wait for a retry) on `workerId`. */
-  onFinished(jobId: string, workerId: string, now: number, final: boolean): void {
+  /**
+   * Another dispatcher announced a send (its `dispatched` message, published right before its
+   * worker-queue add): counted like an own send until its end, so dispatchers do not all fill the
+   * same free slot between reads. The expected work is the worker's typical job (the payload is not
+   * in the message). A message of this dispatcher's own send is skipped (already counted).
+   */
+  onDispatchedElsewhere(jobId: string, workerId: string, now: number): void {
+    if (this.inFlight.has(jobId)) return;
+    const position = this.index.indexOf(workerId);
+    if (position === -1) return;
+    const worker = this.index.worker(position);
+    const workMs = this.typicalServiceMs(worker.class, worker.models);
+    this.index.dispatched(position, workMs);
+    // Received after a read was sent, it is counted on top of that read (like an own send after it).
+    this.inFlight.set(jobId, { position, workMs, at: now, seq: ++this.sendSeq, own: false });
+  }
+
+  /**
+   * A job finished (or went back to wait for a retry). Only a job counted here lowers its worker's
+   * count (its own sends and the announced sends of others): one whose send was never counted (its
+   * announcement came before this dispatcher subscribed) is already out of the next read, so
+   * lowering for it too would undercount the worker and send it more than its share.
+   */
+  onFinished(jobId: string, now: number, final: boolean): FinishedSend {
     // A retried job comes back to the active list under the same id: only a final end is remembered.
     if (final) this.recentlyFinished.set(jobId, now);
     const entry = this.inFlight.get(jobId);
+    if (entry === undefined) return 'uncounted';
     this.inFlight.delete(jobId);
-    const position = entry?.position ?? this.index.indexOf(workerId);
-    if (position !== -1) this.index.completed(position, entry?.workMs ?? 0);
+    this.index.completed(entry.position, entry.workMs);
+    return entry.own ? 'own' : 'announced';
   }
 
   /** A worker announced it is draining or leaving: stop routing to it before the next refresh. */

@@ -139,7 +139,7 @@ export class RouteJob {
       await this.options.store.send(id, payload, claim);
     } catch (error) {
       // Not in the worker's queue after all: uncount it (the ingress job is retried).
-      this.options.claims.release(id, claim);
+      this.options.claims.release(id);
       throw error;
     }
     this.options.parked.forget(id);

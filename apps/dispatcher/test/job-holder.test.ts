@@ -34,7 +34,7 @@ function setup(options: { capacity?: number } = {}) {
     void holder.hold(id, job).then((outcome) => outcomes.set(id, outcome));
   };
   const finish = async (id: string, workerId: string): Promise<void> => {
-    fleet.onFinished(id, workerId, now, true);
+    fleet.onFinished(id, now, true);
     holder.round(workerId);
     await settled();
   };

@@ -5,7 +5,7 @@ export interface ExecutionRecord {
   /** Epoch ms when the execution started. */
   readonly at: number;
   readonly jobId: string;
-  /** BullMQ's `attemptsStarted` on the worker queue that ran it (restarts at 1 on another worker). */
+  /** The job's executions started, this one included, on every worker it was routed to (`executionsStarted`). */
   readonly attempt: number;
   readonly workerId: string;
   /** The worker host's process id: which incarnation of the host ran it. */

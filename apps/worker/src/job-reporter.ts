@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { USAGE_FIELDS, fairVirtualTimeField, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
+import { USAGE_FIELDS, executionsStarted, fairVirtualTimeField, isCancelledReason, payloadOwner, type JobPayload, type JobResult, type KeySpace, type ResolvedWorker, type StatusMessage } from '@sched/core';
 import type { Logger, WebhookOutbox } from '@sched/runtime';
 import type { WorkerMetrics } from '@sched/telemetry';
 
@@ -39,7 +39,7 @@ export class JobReporter {
     if (fairStart !== undefined) {
       publisher.hset(keys.fairQueue(worker.id), fairVirtualTimeField(priority), fairStart).catch((error: unknown) => this.log.warn({ jobId: job.id, err: String(error) }, 'could not record the fair virtual time'));
     }
-    this.publish({ id: job.id ?? '', status: 'running', worker: worker.id, at: Date.now(), attempt: job.attemptsStarted });
+    this.publish({ id: job.id ?? '', status: 'running', worker: worker.id, at: Date.now(), attempt: executionsStarted(job.data, job.attemptsStarted) });
   }
 
   completed(job: ReportedJob): void {
@@ -55,7 +55,7 @@ export class JobReporter {
     // BullMQ sets finishedOn only when no retry is left.
     if (job.finishedOn === undefined) {
       outbox.forget(id);
-      this.publish({ id, status: 'dispatched', worker: worker.id, retry: true, at: Date.now(), attempt: job.attemptsStarted });
+      this.publish({ id, status: 'dispatched', worker: worker.id, retry: true, at: Date.now(), attempt: executionsStarted(job.data, job.attemptsStarted) });
       metrics.jobsCompleted.inc({ model: job.data.model, class: worker.class, worker: worker.id, outcome: 'retried' });
       this.log.info({ jobId: id, attempt: job.attemptsMade, err: error.message }, 'job attempt failed; retrying');
       return;
@@ -73,7 +73,7 @@ export class JobReporter {
   private finish(job: ReportedJob, status: 'completed' | 'failed' | 'cancelled', now: number): void {
     const { worker, outbox } = this.options;
     const id = job.id ?? '';
-    this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: job.attemptsStarted });
+    this.publish({ id, status, worker: worker.id, at: now, totalMs: now - job.data.createdAt, attempt: executionsStarted(job.data, job.attemptsStarted) });
     outbox
       .release(id, job.data)
       // The reserved delivery still fires after WEBHOOK_RECHECK_MS.

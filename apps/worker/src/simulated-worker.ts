@@ -3,6 +3,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   JobFailure,
+  executionsStarted,
   workerQueueName,
   type Catalog,
   type Config,
@@ -61,7 +62,7 @@ export class SimulatedWorker {
     const { config, keys, publisher, outbox, logger, latency, models, rng, metrics, executionLog } = options;
     this.reporter = new JobReporter({ worker: spec, publisher, keys, outbox, metrics, logger });
     const onRunning = (job: ExecutableJob): void => {
-      executionLog?.record({ at: Date.now(), jobId: job.id ?? '', attempt: job.attemptsStarted, workerId: spec.id, pid: process.pid });
+      executionLog?.record({ at: Date.now(), jobId: job.id ?? '', attempt: executionsStarted(job.data, job.attemptsStarted), workerId: spec.id, pid: process.pid });
       this.reporter.running(job);
     };
     this.executor = new SimulatedExecutor({ spec, latency, models, rng, metrics, limits: config, onRunning });

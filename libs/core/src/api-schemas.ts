@@ -73,7 +73,7 @@ export const jobViewSchema = z.object({
   worker: z.object({ id: z.string(), class: z.string() }).optional().meta({ description: 'The worker the job was routed to' }),
   result: jobResultSchema.optional(),
   error: jobErrorSchema.optional(),
-  attempts: count.meta({ description: 'Executions started on its current worker' }),
+  attempts: count.meta({ description: 'Executions started, on every worker it was routed to (a job taken back from a dead or draining worker keeps its count)' }),
   deadlineMs: z.int().positive().optional().meta({ description: "The job's deadline (ms from submission), when it has one" }),
   timings: jobTimingsSchema,
   metadata: jobRequestSchema.shape.metadata,

@@ -64,7 +64,8 @@ export const configSchema = z.object({
    * one tenant and skip it.
    */
   FAIR_SHARE: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true').transform((v) => v === 'true'),
-  DEAD_WORKER_GRACE_MS: positiveInt.default(15_000),
+  /** Extra wait after a worker's descriptor expired, measured by each dispatcher, before its jobs are routed again. */
+  DEAD_WORKER_GRACE_MS: nonNegativeInt.default(0),
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** The longest request target (path and query) the API reads; longer answers 414. */
   MAX_URL_BYTES: positiveInt.max(16_384).default(8192),

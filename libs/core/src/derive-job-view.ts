@@ -1,6 +1,6 @@
 import { decodeJobError, isCancelledReason } from './errors.js';
 import { ANONYMOUS_TENANT_ID } from './tenants.js';
-import { WEBHOOK_STATES, type JobPayload, type JobResult, type JobStatus, type JobView, type WebhookState, type WebhookView } from './job-view.js';
+import { WEBHOOK_STATES, executionsStarted, type JobPayload, type JobResult, type JobStatus, type JobView, type WebhookState, type WebhookView } from './job-view.js';
 
 /** The raw hashes one read of a job brings back (see JobGateway.read). */
 export interface JobRecords {
@@ -72,7 +72,7 @@ export function deriveOwnedJob(records: JobRecords): OwnedJob | null {
     status,
     model: payload.model,
     priority: payload.priority,
-    attempts: inWorker ? Number(records.workerJob.ats ?? 0) : 0,
+    attempts: executionsStarted(payload, inWorker ? Number(records.workerJob.ats ?? 0) : 0),
     timings: { createdAt: new Date(payload.createdAt).toISOString() },
   };
   if (inWorker && records.route !== null) {

@@ -60,6 +60,11 @@ export interface JobPayload extends Omit<JobRequest, 'priority'> {
    * the worker writes it as the queue's virtual time when it starts the job (`fairVirtualTimeField`).
    */
   fairStart?: number;
+  /**
+   * Executions started on workers the job was taken back from (a dead or draining worker's queue),
+   * so `attempts` counts every execution across re-routes. Absent: none.
+   */
+  priorAttempts?: number;
 }
 
 /** A worker's BullMQ return value. */
@@ -138,8 +143,13 @@ export interface StatusMessage {
   at: number;
   /** On `completed`/`failed` from a worker: submission to finish, ms (feeds the fleet page's p99). */
   totalMs?: number;
-  /** Executions started so far (BullMQ attemptsStarted) when the change happened; orders SSE events. */
+  /** Executions started so far, on every worker (`executionsStarted`), when the change happened; orders SSE events. */
   attempt?: number;
+}
+
+/** Executions of a job started so far, on every worker it was routed to: its earlier workers' (`priorAttempts`) and its current one's (BullMQ `attemptsStarted`). */
+export function executionsStarted(payload: Pick<JobPayload, 'priorAttempts'>, attemptsStarted: number): number {
+  return (payload.priorAttempts ?? 0) + attemptsStarted;
 }
 
 const STATUS_RANK: Readonly<Record<JobStatus, number>> = { queued: 0, dispatched: 1, running: 2, completed: 3, failed: 3, cancelled: 3 };

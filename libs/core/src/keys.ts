@@ -37,8 +37,8 @@ export function workerIdOfQueue(queueName: string): string | null {
   return queueName.startsWith(WORKER_QUEUE_PREFIX) ? queueName.slice(WORKER_QUEUE_PREFIX.length) : null;
 }
 
-/** BullMQ list/zset suffixes that hold a queue's load. */
-export type QueueStateKey = 'wait' | 'prioritized' | 'active' | 'delayed' | 'paused' | 'completed' | 'failed' | 'meta';
+/** BullMQ's per-queue structures (lists, sorted sets, the stalled set, the meta hash). */
+export type QueueStateKey = 'wait' | 'prioritized' | 'active' | 'delayed' | 'paused' | 'completed' | 'failed' | 'meta' | 'stalled';
 
 export interface KeySpace {
   readonly prefix: string;
@@ -51,6 +51,12 @@ export interface KeySpace {
   /** Pub/sub channel carrying the id of a job asked to be cancelled while a dispatcher holds it (`sed-late`). */
   readonly cancelChannel: string;
   workerDescriptor(workerId: string): string;
+  /**
+   * Jobs a dispatcher took out of a dead or draining worker's queue and has not yet put back in
+   * ingress (hash: job id → `<claimedAt>|<attemptsStarted>|<from>|<data>`), so a dispatcher that
+   * dies in between loses none. In the worker queue's namespace, so it shares that queue's slot.
+   */
+  recovering(workerId: string): string;
   /** Pub/sub channel carrying the id of a job its worker should stop (a DELETE of a running job); the host running that worker subscribes. */
   workerCancelChannel(workerId: string): string;
   queueKey(queue: string, state: QueueStateKey): string;
@@ -105,6 +111,7 @@ export function keySpace(prefix: string): KeySpace {
     fleetChannel: `${prefix}:${SCHED}:fleet-events`,
     cancelChannel: `${prefix}:${SCHED}:cancel-requests`,
     workerDescriptor: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:fleet`,
+    recovering: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:sched-recovering`,
     workerCancelChannel: (workerId: string) => `${prefix}:${workerQueueName(workerId)}:cancel`,
     queueKey: (queue: string, state: QueueStateKey) => `${prefix}:${queue}:${state}`,
     jobHash: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,

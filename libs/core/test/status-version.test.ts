@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusVersion } from '../src/index.js';
+import { executionsStarted, statusVersion } from '../src/index.js';
 
 describe('statusVersion (SSE event ids)', () => {
   it('grows along every path a job can take, retries and cancellation included', () => {
@@ -15,6 +15,9 @@ describe('statusVersion (SSE event ids)', () => {
       [['dispatched', 0], ['running', 1], ['dispatched', 1], ['failed', 1]],
       // fails for good on its last attempt
       [['dispatched', 0], ['running', 1], ['dispatched', 1], ['running', 2], ['failed', 2]],
+      // its worker dies while running it: taken back (queued, not an SSE event), routed again, runs
+      // again; the executions carried across the re-route keep the versions growing
+      [['dispatched', 0], ['running', 1], ['dispatched', executionsStarted({ priorAttempts: 1 }, 0)], ['running', executionsStarted({ priorAttempts: 1 }, 1)], ['completed', 2]],
     ];
     for (const path of paths) {
       const versions = path.map(([status, attempt]) => statusVersion(status, attempt));

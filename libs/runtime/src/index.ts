@@ -8,3 +8,4 @@ export * from './webhook-outbox.js';
 export * from './queue-options.js';
 export * from './redis-errors.js';
 export * from './redis-backoff.js';
+export * from './stranded-jobs.js';

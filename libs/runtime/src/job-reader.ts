@@ -13,6 +13,7 @@ import {
   type OwnedJob,
   type PendingState,
 } from '@sched/core';
+import { readRecovering } from './stranded-jobs.js';
 
 /**
  * Reads a job's public view from the queue state itself (the ingress job, its route, the
@@ -43,6 +44,17 @@ export class JobReader {
       const workerJob = await this.readWorkerJob(id, knownRoute);
       if (workerJob.hash.data !== undefined) return this.derive(id, {}, knownRoute, workerJob);
     }
+    const job = await this.readQueues(id, false);
+    return job === READ_AGAIN ? ((await this.readQueues(id, true)) as OwnedJob | null) : job;
+  }
+
+  /**
+   * The ingress job, route and terminal record, then the worker job. A job routed yet in neither
+   * queue has expired, or is being moved from its worker's queue back to ingress (stranded-jobs.ts):
+   * in the move it reads `queued`; moved since, it is in ingress or routed on, so one more read
+   * (`last`) finds it wherever it went.
+   */
+  private async readQueues(id: string, last: boolean): Promise<OwnedJob | null | typeof READ_AGAIN> {
     const [ingressReply, routeReply, terminalReply] =
       (await this.redis.multi().hgetall(this.keys.jobHash(INGRESS_QUEUE, id)).get(this.keys.route(id)).get(this.keys.terminal(id)).exec()) ?? [];
     const terminal = (terminalReply?.[1] ?? null) as string | null;
@@ -50,7 +62,11 @@ export class JobReader {
     const ingress = (ingressReply?.[1] ?? {}) as Record<string, string>;
     const route = (routeReply?.[1] ?? null) as string | null;
     if (route === null) return this.derive(id, ingress, null, NO_WORKER_JOB);
-    return this.derive(id, ingress, route, await this.readWorkerJob(id, route));
+    const workerJob = await this.readWorkerJob(id, route);
+    if (last || ingress.data !== undefined || workerJob.hash.data !== undefined) return this.derive(id, ingress, route, workerJob);
+    const moving = await readRecovering(this.redis, this.keys, route, id);
+    if (moving === null) return READ_AGAIN;
+    return this.derive(id, { data: JSON.stringify(moving) }, null, NO_WORKER_JOB);
   }
 
   /**
@@ -98,3 +114,4 @@ interface WorkerJobRecord {
 }
 
 const NO_WORKER_JOB: WorkerJobRecord = { hash: {}, locked: false };
+const READ_AGAIN = Symbol('read again');

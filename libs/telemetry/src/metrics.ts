@@ -37,6 +37,11 @@ export function createDispatcherMetrics(registry: Registry, enabled = true) {
     decisionDuration: m.histogram({ name: 'sched_dispatch_decision_duration_seconds', help: 'Time the routing policy takes to pick a worker.', buckets: DECISION_BUCKETS_S }),
     fleetWorkers: m.gauge({ name: 'sched_fleet_workers', help: 'Workers known to the dispatcher by class and state.', labelNames: ['class', 'state'] }),
     heartbeatAge: m.gauge({ name: 'sched_worker_heartbeat_age_seconds', help: 'Seconds since each worker last heartbeated.', labelNames: ['worker'] }),
+    rerouted: m.counter({
+      name: 'sched_jobs_rerouted_total',
+      help: 'Jobs this dispatcher took back from a worker and sent to ingress to be routed again, by reason (worker_gone: its descriptor expired or it left; worker_draining: it is shutting down) and state (waiting: not started there; active: started there, its lock expired, so it runs again).',
+      labelNames: ['reason', 'state'],
+    }),
     backlog: m.gauge({ name: 'sched_backlog_jobs', help: 'Jobs waiting that are routed to, or only servable by, a class.', labelNames: ['class'] }),
     waiting: m.gauge({
       name: 'sched_waiting_jobs',
