@@ -103,6 +103,7 @@ export function strictProblems(docs: readonly Manifest[]): string[] {
 export interface Container {
   name: string;
   args?: string[];
+  command?: string[];
   ports?: { name?: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
@@ -138,10 +139,14 @@ export function workloads(objects: readonly Manifest[]): Workload[] {
     });
 }
 
-/** The app a container runs (`node apps/<app>/dist/main.js`), or null. */
+/** The image's apps (infra/image/apps.mjs): the image runs the one its `APP` variable names, and refuses arguments. */
+const IMAGE_APPS = new Set(['api', 'dispatcher', 'worker']);
+
+/** The app a container runs (its `APP`), or null when it names none the image has or passes arguments the image refuses. */
 export function appOf(container: Container): string | null {
-  const script = (container.args ?? []).find((a) => /^apps\/[a-z]+\/dist\/main\.js$/.test(a));
-  return script === undefined ? null : (script.split('/')[1] ?? null);
+  if ((container.args ?? []).length > 0 || (container.command ?? []).length > 0) return null;
+  const app = (container.env ?? []).find((v) => v.name === 'APP')?.value;
+  return app !== undefined && IMAGE_APPS.has(app) ? app : null;
 }
 
 /** Keys of a ConfigMap's `data` or a Secret's `stringData`. */
@@ -156,7 +161,8 @@ function entriesOf(object: Manifest | undefined): Record<string, string> | undef
  * (`libs/core/src/config.ts`: the schema itself, not a copy of its names), a reference to nothing.
  */
 export function containerEnv(container: Container, workload: Workload, objects: readonly Manifest[]): { env: Record<string, string>; problems: string[] } {
-  const known = new Set(Object.keys(configSchema.shape));
+  // The config schema's variables, and the image's own `APP` (which app it runs).
+  const known = new Set([...Object.keys(configSchema.shape), 'APP']);
   const env: Record<string, string> = {};
   const problems: string[] = [];
   const where = `${describe(workload.object)} container ${container.name}`;
