@@ -72,10 +72,18 @@ describe('Redis commands per job (sed, webhooks to loopback allowed)', () => {
 });
 
 describe('Redis commands per job (API keys)', () => {
-  const ctx = useCluster(BUDGET_FLEET, { ...BUDGET_ENV, API_KEYS: API_KEY });
+  const ctx = useCluster(BUDGET_FLEET, { ...BUDGET_ENV, API_KEYS: API_KEY, FAIR_SHARE: 'false' });
 
   it(`+ API key: ${REDIS_BUDGET.apiKey.note}`, async (test) => {
     await expectWithinBudget(test, 'apiKey', await measure(ctx, { apiKey: API_KEY }));
+  }, LINE_TIMEOUT_MS);
+});
+
+describe('Redis commands per job (API keys, fair sharing)', () => {
+  const ctx = useCluster(BUDGET_FLEET, { ...BUDGET_ENV, API_KEYS: API_KEY });
+
+  it(`+ fair sharing: ${REDIS_BUDGET.fairShare.note}`, async (test) => {
+    await expectWithinBudget(test, 'fairShare', await measure(ctx, { apiKey: API_KEY }));
   }, LINE_TIMEOUT_MS);
 });
 

@@ -33,8 +33,13 @@ export const REDIS_BUDGET = {
   },
   apiKey: {
     budget: 115,
-    note: 'API_KEYS set, every request authenticated (keys live in config: no Redis command of its own)',
+    note: 'API_KEYS set, every request authenticated (keys live in config: no Redis command of its own), fair sharing off (its own line)',
     measured: '108.8 (issue 12 owner indexes and usage; 103.0 before); 102.5–102.8 (2 runs, quiet; 107.5–112.6 before the long-poll change)',
+  },
+  fairShare: {
+    budget: 123,
+    note: "API keys with fair sharing on (FAIR_SHARE, the default with keys): the dispatcher's tag script per worker-queue add (HMGET, ZRANGEBYSCORE, HSET inside) and the worker's HSET of its queue's virtual time at each start",
+    measured: '116.7 (1 run, issue 12 fair sharing, against an API-key line of about 108.8 without it: +8)',
   },
   admission: {
     budget: 130,
