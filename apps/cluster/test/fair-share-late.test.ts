@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { burstAgainstSteady, fairEnv, fairFleet } from './fair-share-run.js';
+import { burstAgainstSteady, fairEnv, fairFleet } from '@sched/testkit';
 import { useCluster } from './support.js';
 
 const ctx = useCluster(fairFleet, { ...fairEnv, SCHED_POLICY: 'sed-late' });

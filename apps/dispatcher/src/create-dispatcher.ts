@@ -110,7 +110,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const claims = new DispatchClaims({ fleet, metrics, policy: policyName });
   const fair = new FairShare({ redis, keys, snapshot: fleet.index, enabled: config.FAIR_SHARE });
-  if (!isLateBinding(policyName)) fairWait = (job, worker) => fair.waitMs(job, worker);
+  fairWait = (job, worker) => fair.waitMs(job, worker);
   // `sed-late` holds jobs here (active in ingress, so a crash loses none) until a worker has room.
   const holder = isLateBinding(policyName)
     ? new JobHolder({

@@ -331,9 +331,9 @@ class Simulation {
     this.jobFairStart[job] = band.holdTag(tenants?.names[t] as string, headTag, cost, tenants?.weights[t] as number);
   }
 
-  /** A job's wait in `worker`'s queue under fair sharing, for `sed`'s decision (live: from the dispatcher's copy of the bands). */
+  /** A job's wait in `worker`'s queue under fair sharing, for `sed`'s decision and `sed-late`'s binder (live: from the dispatcher's copy of the bands). */
   private fairWaitMs(job: RoutableJob, worker: WorkerView): number | undefined {
-    if (!this.fair || this.loop !== null || job.owner === undefined) return undefined;
+    if (!this.fair || job.owner === undefined) return undefined;
     const band = this.bands === 1 ? 0 : (RANK.get(job.priority) ?? NORMAL);
     return (this.queueBands[this.view.indexOf(worker.id) * this.bands + band] as FairBand).waitMs(job.owner);
   }

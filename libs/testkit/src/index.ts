@@ -6,3 +6,4 @@ export { RedisCommandStats, diffCommandStats, parseCommandStats, totalCalls, typ
 export { commandsPerJob, formatCommandsPerJob, type CommandsPerJob, type CommandsPerJobOptions } from './commands-per-job.js';
 export { WebhookSink } from './webhook-sink.js';
 export { rawRequest, type RawResponse } from './raw-http.js';
+export { burstAgainstSteady, fairEnv, fairFleet, KEY_A, KEY_B, type FairRun } from './fair-share-run.js';
