@@ -2,6 +2,7 @@
 // under sed and sed-late, with fair sharing on and off; B's p99 alone and shared, and what the
 // scheduler adds to it. The same run as apps/cluster/test/fair-share*.test.ts (libs/testkit).
 //   npx tsx --conditions=@sched/source bench/fairness.ts
+//   FLEET_REFRESH_MS=200 npx tsx --conditions=@sched/source bench/fairness.ts   (the tests' refresh)
 import { startLocalCluster } from '@sched/cluster';
 import { loadConfig } from '@sched/core';
 import { burstAgainstSteady, fairEnv, fairFleet, RedisServer } from '@sched/testkit';
@@ -20,7 +21,7 @@ interface Row {
 
 async function runOne(policy: 'sed' | 'sed-late', fair: boolean): Promise<Row> {
   const redis = await RedisServer.start({ appendOnly: false });
-  const config = loadConfig({ REDIS_URL: redis.url, LOG_LEVEL: 'warn', API_PORT: '0', DISPATCHER_METRICS_PORT: '0', WORKER_METRICS_PORT: '0', ...fairEnv, SCHED_POLICY: policy, FAIR_SHARE: String(fair) });
+  const config = loadConfig({ REDIS_URL: redis.url, LOG_LEVEL: 'warn', API_PORT: '0', DISPATCHER_METRICS_PORT: '0', WORKER_METRICS_PORT: '0', ...fairEnv, SCHED_POLICY: policy, FAIR_SHARE: String(fair), ...(process.env.FLEET_REFRESH_MS === undefined ? {} : { FLEET_REFRESH_MS: process.env.FLEET_REFRESH_MS }) });
   const cluster = await startLocalCluster(config, { fleet: fairFleet });
   try {
     const run = await burstAgainstSteady(cluster.apiUrl);

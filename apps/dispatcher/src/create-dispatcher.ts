@@ -77,11 +77,11 @@ export async function createDispatcher(config: Config, options: DispatcherOption
   const metrics = createDispatcherMetrics(registry, config.METRICS_ENABLED);
   const decisions = new DecisionTimer(metrics.decisionDuration, new LatencySampler());
   // Fair sharing's copy of the worker queues' bands tells `sed` how long a tenant's job would wait (made below, on the fleet's index).
-  let fairWait: FairShare['waitMs'] | undefined;
+  const fairWait: { waitMs?: FairShare['waitMs'] } = {};
   const fleet = new FleetView(
     {
       expectedServiceMs: (model, cls, size) => (latency.serves(model, cls) ? latency.expectedMs(model, cls, size) : 1),
-      fairWaitMs: (job, worker) => fairWait?.(job, worker),
+      fairWaitMs: (job, worker) => fairWait.waitMs?.(job, worker),
     },
     (cls, models) => {
       const known = models.filter((m) => latency.serves(m, cls));
@@ -110,7 +110,7 @@ export async function createDispatcher(config: Config, options: DispatcherOption
 
   const claims = new DispatchClaims({ fleet, metrics, policy: policyName });
   const fair = new FairShare({ redis, keys, snapshot: fleet.index, enabled: config.FAIR_SHARE });
-  fairWait = (job, worker) => fair.waitMs(job, worker);
+  fairWait.waitMs = (job, worker) => fair.waitMs(job, worker);
   // `sed-late` holds jobs here (active in ingress, so a crash loses none) until a worker has room.
   const holder = isLateBinding(policyName)
     ? new JobHolder({

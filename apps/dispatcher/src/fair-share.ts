@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ANONYMOUS_TENANT_ID, BULLMQ_PRIORITY, PRIORITY_BAND_STEPS, workerQueueName, type JobPayload, type KeySpace, type Priority } from '@sched/core';
+import { ANONYMOUS_TENANT_ID, BULLMQ_PRIORITY, PRIORITY_BAND_STEPS, payloadOwner, workerQueueName, type JobPayload, type KeySpace, type Priority } from '@sched/core';
 import { FAIR_RANK_MS, FAIR_REBASE_STEPS, FairBand, fleetCostMs, queueCostMs, workerQueuePriority, type FleetSnapshot, type RoutableJob, type WorkerView } from '@sched/policies';
 
 /** BullMQ's prioritized-set score: priority × 2^32 + a counter (BullMQ 6's getPriorityScore.lua). */
@@ -7,7 +7,10 @@ const SCORE_STEP = 4294967296;
 
 /**
  * `FairBand.queueTag` in Redis, on a worker queue's band, next to BullMQ's own state of that queue
- * (`v:<priority>`, the band's `V`, is written by the worker as it starts each job: `fairStarted`).
+ * (`v:<priority>`, the band's `V`, is written by the worker as it starts each job: `JobReporter.running`;
+ * a lower value, a retried job's old tag, is ignored). Known gaps: a rebase moves the jobs waiting in
+ * the band, not one tagged but not yet added by another send, nor an active or delayed job (a retry
+ * keeps its old rank); both are rare (a band busy for 2^18 ms) and cost order, not jobs.
  * KEYS[1] the queue's fair hash, KEYS[2] its prioritized set.
  * ARGV: priority, owner, cost ms, weight, the band's first BullMQ priority, the queue's key prefix
  * (`<prefix>:<queue>:`, for the job hashes a rebase updates), and the time in ms ('' for Redis
@@ -32,14 +35,14 @@ local top = tonumber(state[3] or '0')
 local finish = tonumber(state[4] or '0')
 local seen = tonumber(state[5])
 local seenAt = tonumber(state[6]) or now
-if v ~= seen then
+if seen == nil or v > seen then
   seen = v
   seenAt = now
 end
 local head = redis.call('ZRANGEBYSCORE', KEYS[2], lo, hi, 'WITHSCORES', 'LIMIT', 0, 1)
 local headRank = nil
 if head[2] ~= nil then headRank = math.floor(tonumber(head[2]) / ${SCORE_STEP}) - base end
-local running = v + math.max(0, now - seenAt)
+local running = seen + math.max(0, now - seenAt)
 local shift = 0
 if headRank ~= nil and headRank >= ${FAIR_REBASE_STEPS} then
   shift = headRank
@@ -65,21 +68,25 @@ return {rank, string.format(f, start), string.format(f, running), string.format(
 `;
 
 /**
- * `FairBand.holdTag`'s tenant step in Redis (held jobs: `V` is the dispatcher's own, its held head).
- * KEYS[1] the held fair hash. ARGV: priority, owner, cost ms, weight, V. Returns {start, finish}.
+ * `FairBand.holdTag`'s tenant step in Redis (held jobs: `V` is the dispatcher's held head, kept in
+ * Redis as the highest any dispatcher reported, so a dispatcher that starts or restarts does not
+ * tag from 0 against tenants' stored tags). KEYS[1] the held fair hash. ARGV: priority, owner, cost
+ * ms, weight, this dispatcher's V. Returns {start, finish, V}.
  */
 const HOLD_TAG = `
 local fkey = 'f:' .. ARGV[1] .. ':' .. ARGV[2]
-local v = tonumber(ARGV[5])
-local start = math.max(v, tonumber(redis.call('HGET', KEYS[1], fkey) or '0'))
+local vkey = 'v:' .. ARGV[1]
+local state = redis.call('HMGET', KEYS[1], fkey, vkey)
+local v = math.max(tonumber(ARGV[5]), tonumber(state[2] or '0'))
+local start = math.max(v, tonumber(state[1] or '0'))
 local finish = start + tonumber(ARGV[3]) / tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], fkey, string.format('%.17g', finish))
-return {string.format('%.17g', start), string.format('%.17g', finish)}
+redis.call('HSET', KEYS[1], fkey, string.format('%.17g', finish), vkey, string.format('%.17g', v))
+return {string.format('%.17g', start), string.format('%.17g', finish), string.format('%.17g', v)}
 `;
 
 type FairRedis = Redis & {
   schedFairQueueTag(hash: string, prioritized: string, priority: string, owner: string, costMs: number, weight: number, base: number, queueKeyPrefix: string, now: number | ''): Promise<[number, string, string, string, number]>;
-  schedFairHoldTag(hash: string, priority: string, owner: string, costMs: number, weight: number, virtualTime: number): Promise<[string, string]>;
+  schedFairHoldTag(hash: string, priority: string, owner: string, costMs: number, weight: number, virtualTime: number): Promise<[string, string, string]>;
 };
 
 /** Where a job goes in a worker queue: its BullMQ priority, and its fair start tag when fair sharing ranks it. */
@@ -100,7 +107,7 @@ export interface QueueTagReply {
 export interface FairShareOptions {
   /** The dispatcher's connection for plain commands (the same one the route write goes on). */
   readonly redis: Redis;
-  readonly keys: Pick<KeySpace, 'prefix' | 'fairQueue' | 'fairHeld'>;
+  readonly keys: Pick<KeySpace, 'fairQueue' | 'fairHeld' | 'queueKey' | 'jobHash'>;
   readonly snapshot: FleetSnapshot & { find(workerId: string): WorkerView | undefined };
   /** FAIR_SHARE. */
   readonly enabled: boolean;
@@ -129,8 +136,8 @@ export class FairShare {
   }
 
   /** Whether this job takes part (fair sharing is on and it has an API key's owner). */
-  applies(job: Pick<JobPayload, 'owner'>): boolean {
-    return this.options.enabled && job.owner !== ANONYMOUS_TENANT_ID;
+  applies(job: JobPayload): boolean {
+    return this.options.enabled && payloadOwner(job) !== ANONYMOUS_TENANT_ID;
   }
 
   /**
@@ -142,7 +149,7 @@ export class FairShare {
     if (!this.applies(payload)) return { priority: BULLMQ_PRIORITY[payload.priority] };
     const worker = this.options.snapshot.find(workerId);
     const cost = worker === undefined ? 1 : queueCostMs(payload, worker, this.options.snapshot);
-    const tag = await this.queueTag(workerId, payload.priority, payload.owner, cost, payload.weight ?? 1);
+    const tag = await this.queueTag(workerId, payload.priority, payloadOwner(payload), cost, payload.weight ?? 1);
     return { priority: workerQueuePriority(payload.priority, tag.rank), fairStart: tag.start };
   }
 
@@ -152,13 +159,13 @@ export class FairShare {
     const queue = workerQueueName(workerId);
     const [rank, start, virtualTime, finish, shift] = await this.redis.schedFairQueueTag(
       keys.fairQueue(workerId),
-      `${keys.prefix}:${queue}:prioritized`,
+      keys.queueKey(queue, 'prioritized'),
       priority,
       owner,
       costMs,
       weight,
       BULLMQ_PRIORITY[priority],
-      `${keys.prefix}:${queue}:`,
+      keys.jobHash(queue, ''),
       now ?? '',
     );
     const reply = { rank, start: Number(start), virtualTime: Number(virtualTime), finish: Number(finish), shift };
@@ -179,8 +186,8 @@ export class FairShare {
     const band = this.band(this.held, payload.priority);
     const virtualTime = band.heldVirtualTime(headTag);
     const weight = payload.weight ?? 1;
-    const [start, finish] = await this.redis.schedFairHoldTag(this.options.keys.fairHeld, payload.priority, payload.owner, cost, weight, virtualTime);
-    band.observe(payload.owner, Number(finish), weight, virtualTime, Number(start));
+    const [start, finish, shared] = await this.redis.schedFairHoldTag(this.options.keys.fairHeld, payload.priority, payloadOwner(payload), cost, weight, virtualTime);
+    band.observe(payloadOwner(payload), Number(finish), weight, Number(shared), Number(start));
     return Number(start);
   }
 

@@ -99,7 +99,9 @@ export class JobHolder {
       if (this.cancels.take(id, this.now())) return settle({ kind: 'cancel' });
       // The same job held twice means its lock lapsed and it came back: only the newer hold counts.
       this.take(id, { kind: 'lost' });
-      const held: Held = { id, payload, job: fairStart === undefined ? payload : { ...payload, fairStart }, settle };
+      // A job taken back from a worker's queue carries that queue's tag: it orders nothing here.
+      const { fairStart: _queueTag, ...untagged } = payload;
+      const held: Held = { id, payload, job: fairStart === undefined ? untagged : { ...untagged, fairStart }, settle };
       this.byId.set(id, held);
       if (this.releasing) return this.loop.bindNow(held);
       const started = DecisionTimer.start();

@@ -104,7 +104,7 @@ export function readTenantsFile(path: string): TenantsFile {
  * The tenants of API_KEYS (`key-1`, `key-2`, … in order), API_KEYS_FILE and ADMIN_API_KEYS (admins;
  * a key also listed elsewhere keeps that entry's name and limits, one listed nowhere else is
  * `admin-<n>`). A key or a name listed twice is a ConfigError. Every app that needs the keys (the
- * API today; the dispatcher once fair sharing uses the weights) reads them here.
+ * API; fair sharing's weights travel in each job's payload, so the dispatchers need none) reads them here.
  */
 export function loadTenants(config: Pick<Config, 'API_KEYS' | 'API_KEYS_FILE' | 'ADMIN_API_KEYS'>, file?: TenantsFile): TenantDirectory {
   const entries = (file ?? (config.API_KEYS_FILE === undefined ? { keys: [] } : readTenantsFile(config.API_KEYS_FILE))).keys;

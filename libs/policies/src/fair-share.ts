@@ -13,8 +13,8 @@ import type { FleetSnapshot, RoutableJob, WorkerView } from './types.js';
  * an idle fleet.
  *
  * `FairBand` is the rule, once. The simulator runs it directly. The live dispatcher runs the same
- * steps in Redis scripts (so several dispatchers share each band; apps/dispatcher's
- * fair-share-store.ts), and its test checks the scripts against `FairBand` step by step.
+ * steps in Redis scripts (so several dispatchers share each band; apps/dispatcher/src/fair-share.ts),
+ * and its test checks the scripts against `FairBand` step by step.
  */
 
 /** A tag's resolution in a worker queue's BullMQ priority (virtual ms per step). */
@@ -104,11 +104,11 @@ export class FairBand {
    * steps), and a band with nothing waiting whose `V` is that far past it moves it up to `V`.
    */
   queueTag(owner: string, headRank: number | null, costMs: number, weight: number, now: number): FairTag {
-    if (this.virtualTime !== this.seen) {
+    if (Number.isNaN(this.seen) || this.virtualTime > this.seen) {
       this.seen = this.virtualTime;
       this.seenAt = now;
     }
-    const running = this.virtualTime + Math.max(0, now - this.seenAt);
+    const running = this.seen + Math.max(0, now - this.seenAt);
     let shift = 0;
     if (headRank !== null && headRank >= FAIR_REBASE_STEPS) {
       shift = headRank;

@@ -6,8 +6,9 @@ export interface HeldJob extends RoutableJob {
   /** Submission time: orders the jobs of one priority (a job that comes back keeps its place). */
   readonly createdAt: number;
   /**
-   * Its tenant's fair start tag (`FairClocks`, live the dispatcher's Redis clock), on the same
-   * timeline as `createdAt`: when present it orders the job instead, so tenants share by weight.
+   * Its tenant's fair start tag (`FairBand.holdTag`; live, the dispatcher's hold script): when present
+   * it orders the job instead of `createdAt`, so tenants share by weight. Tags are virtual times,
+   * not timestamps: a dispatcher holds jobs with tags, or (fair sharing off, no keys) without.
    */
   readonly fairStart?: number | undefined;
 }

@@ -23,7 +23,7 @@ const CAPACITY_PER_S = 32;
 export const KEY_A = 'tenant-a-key-0123456789abcdef';
 export const KEY_B = 'tenant-b-key-0123456789abcdef';
 export const fairEnv = { API_KEYS: `${KEY_A},${KEY_B}` };
-const SECONDS = 8;
+const SECONDS = 6;
 
 /** Open loop: `rate` submissions a second for `seconds` with `key`; the accepted ids. */
 async function openLoop(apiUrl: string, key: string, rate: number, seconds: number): Promise<string[]> {
@@ -101,15 +101,14 @@ export interface FairRun {
 
 export async function burstAgainstSteady(apiUrl: string): Promise<FairRun> {
   const bRate = 0.15 * CAPACITY_PER_S;
-  // A cold process is slow for its first hundreds of requests (JIT, connections): warm it up first.
-  await latencies(apiUrl, KEY_A, await openLoop(apiUrl, KEY_A, CAPACITY_PER_S, 2));
   const alone = await latencies(apiUrl, KEY_B, await openLoop(apiUrl, KEY_B, bRate, SECONDS));
   const aloneBreakdown = lastBreakdown;
   const aloneAddedP99 = lastAddedP99;
   await sleep(500);
   // A's burst runs one service time before B's jobs come: a burst into an idle fleet fills every slot
   // at once and none frees until those jobs end, which no order of the queue can shorten (jobs are not
-  // pre-empted); B measures the queue after that, in the burst's steady state.
+  // pre-empted); B measures the queue after that, in the burst's steady state (and a cold process has
+  // warmed up on A's jobs by then).
   const serviceS = SERVICE_MS / 1000;
   const [aIds, bIds] = await Promise.all([
     openLoop(apiUrl, KEY_A, 10 * bRate, serviceS + SECONDS),
