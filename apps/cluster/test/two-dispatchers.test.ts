@@ -81,8 +81,10 @@ describe('two dispatchers', () => {
     const b = summary(two);
     console.log(`one dispatcher: gpu share ${a.gpuShare.toFixed(3)}, dispatch→start p99 ${a.dispatchToStartP99} ms; two: ${b.gpuShare.toFixed(3)}, ${b.dispatchToStartP99} ms`);
     expect(Math.abs(b.gpuShare - a.gpuShare)).toBeLessThan(0.1);
-    // Wide enough for this noisy 2-core machine under the whole suite (one 70 ms, two 323 ms seen);
+    // Two dispatchers still add a known gap at p99 (about 270 ms here whatever one measures: see
+    // docs/architecture.md, several dispatchers), so the bound is that plus room for this noisy 2-core
+    // machine under the whole suite (one 24 ms / two 274 ms and one 70 ms / two 323 ms seen);
     // miscounting gave 8–10× (one 51–73 ms, two 593–668 ms).
-    expect(b.dispatchToStartP99).toBeLessThan(3 * a.dispatchToStartP99 + 200);
+    expect(b.dispatchToStartP99).toBeLessThan(3 * a.dispatchToStartP99 + 350);
   }, 90_000);
 });
